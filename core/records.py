@@ -1,0 +1,94 @@
+"""Record types passed between the stages: what a parsed payload yields.
+
+They are plain frozen dataclasses so that a scraper, the importer and the tests
+can build them without a database; ``db`` turns them into catalog rows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+VIDEO_ID_PATTERN = re.compile(r"^[0-9]{1,32}$")
+
+
+class Provenance(StrEnum):
+    """Where a metric value came from."""
+
+    OBSERVED = "observed"
+    SIMULATED = "simulated"
+
+
+def is_valid_video_id(value: str) -> bool:
+    """True when ``value`` is a platform id we accept: 1–32 ASCII digits (it becomes a file name)."""
+    return isinstance(value, str) and VIDEO_ID_PATTERN.match(value) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorRecord:
+    """An account as one payload described it; ``None`` means the payload did not say."""
+
+    id: str
+    handle: str | None = None
+    nickname: str | None = None
+    sec_uid: str | None = None
+    followers: int | None = None
+    following: int | None = None
+    hearts: int | None = None
+    video_count: int | None = None
+    verified: bool | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRecord:
+    """Counts for one video at one moment, with the author's followers at that moment."""
+
+    plays: int | None = None
+    likes: int | None = None
+    comments: int | None = None
+    shares: int | None = None
+    saves: int | None = None
+    author_followers: int | None = None
+
+    def is_empty(self) -> bool:
+        """True when the payload carried no count at all."""
+        return all(
+            v is None
+            for v in (self.plays, self.likes, self.comments, self.shares, self.saves, self.author_followers)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class VideoRecord:
+    """A video's descriptive fields; only ``id`` is guaranteed."""
+
+    id: str
+    author_id: str | None = None
+    author_handle: str | None = None
+    caption: str | None = None
+    hashtags: tuple[str, ...] = ()
+    create_time: datetime | None = None
+    duration_s: float | None = None
+    width: int | None = None
+    height: int | None = None
+    music_id: str | None = None
+    music_title: str | None = None
+    music_original: bool | None = None
+    url: str | None = None
+    media_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedItem:
+    """Everything one payload record yields, with the raw payload kept for re-parsing."""
+
+    video: VideoRecord
+    author: AuthorRecord | None
+    metrics: MetricRecord | None
+    raw: dict[str, Any]
+    source_format: str
+    missing: tuple[str, ...] = field(default=())

@@ -1,0 +1,171 @@
+"""Writing parsed records into the catalog and reading its summary.
+
+``write_items`` is the one path by which payloads (imported files, crawled
+pages) become rows: authors, videos and observed metrics, batch by batch, each
+batch in one transaction so that a record is never half-written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from core.records import AuthorRecord, MetricRecord, ParsedItem, Provenance
+from db.models import Author, CatalogMeta, CrawlRun, MetricObservation, Snapshot, Video
+from db.types import utcnow
+from db.upsert import BATCH_ROWS, batched, dialect_insert, insert_new, upsert
+
+AUTHOR_STATS = ("followers", "following", "hearts", "video_count")
+METRIC_FIELDS = ("plays", "likes", "comments", "shares", "saves", "author_followers")
+
+
+@dataclass
+class WriteCounts:
+    """What a write changed: videos new and updated, authors written, observations added."""
+
+    new: int = 0
+    updated: int = 0
+    authors: int = 0
+    observations: int = 0
+
+    def __iadd__(self, other: WriteCounts) -> WriteCounts:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        return self
+
+
+def metric_fingerprint(values: Sequence[Any]) -> str:
+    """A short digest of a set of counts; equal counts give equal digests."""
+    return hashlib.sha1("|".join("" if v is None else str(v) for v in values).encode()).hexdigest()
+
+
+def write_items(
+    engine: Engine, items: Iterable[ParsedItem], source: str, batch_size: int = BATCH_ROWS, observed_at: datetime | None = None
+) -> WriteCounts:
+    """Upserts authors and videos and adds changed observations, one transaction per batch."""
+    total = WriteCounts()
+    for batch in batched(items, batch_size):
+        with engine.begin() as conn:
+            total += write_batch(conn, batch, source, observed_at or utcnow())
+    return total
+
+
+def write_batch(conn: Connection, items: Sequence[ParsedItem], source: str, observed_at: datetime) -> WriteCounts:
+    """Writes one batch on an open transaction; later items win over earlier ones with the same id."""
+    videos = {item.video.id: item for item in items}
+    authors = _merge_authors(item.author for item in videos.values() if item.author is not None)
+    counts = WriteCounts(authors=_upsert_authors(conn, list(authors.values()), observed_at))
+    existing = _existing_video_ids(conn, list(videos))
+    changed = upsert(conn, Video.__table__, [_video_row(i, observed_at) for i in videos.values()], key=["id"])
+    counts.new = len(videos) - len(existing)
+    counts.updated = changed - counts.new
+    obs = [_observation_row(i, source, observed_at) for i in videos.values() if i.metrics and not i.metrics.is_empty()]
+    counts.observations = insert_new(
+        conn, MetricObservation.__table__, obs, key=["video_id", "provenance", "fingerprint"]
+    )
+    return counts
+
+
+def _merge_authors(records: Iterable[AuthorRecord]) -> dict[str, AuthorRecord]:
+    merged: dict[str, AuthorRecord] = {}
+    for rec in records:
+        old = merged.get(rec.id)
+        if old is None:
+            merged[rec.id] = rec
+        else:
+            new = asdict(rec)
+            merged[rec.id] = AuthorRecord(**{k: (new[k] if new[k] is not None else v) for k, v in asdict(old).items()})
+    return merged
+
+
+def _upsert_authors(conn: Connection, records: list[AuthorRecord], now: datetime) -> int:
+    rows = [_author_row(r, now) for r in records]
+    if not rows:
+        return 0
+    table = Author.__table__
+    excluded = dialect_insert(conn, table).excluded
+    # observed counts replace simulated ones wholesale instead of merging with them
+    overrides = {
+        c: sa.case(
+            (sa.and_(excluded.stats_provenance == Provenance.OBSERVED, table.c.stats_provenance == Provenance.SIMULATED), excluded[c]),
+            else_=sa.func.coalesce(excluded[c], table.c[c]),
+        )
+        for c in AUTHOR_STATS
+    }
+    return upsert(conn, table, rows, key=["id"], overrides=overrides)
+
+
+def _author_row(rec: AuthorRecord, now: datetime) -> dict[str, Any]:
+    row = asdict(rec)
+    row["account_created_at"] = row.pop("created_at")
+    has_stats = any(row[c] is not None for c in AUTHOR_STATS)
+    row["stats_provenance"] = Provenance.OBSERVED.value if has_stats else None
+    row["account_created_provenance"] = Provenance.OBSERVED.value if row["account_created_at"] else None
+    row["first_seen_at"] = row["updated_at"] = now
+    return row
+
+
+def _existing_video_ids(conn: Connection, ids: list[str]) -> set[str]:
+    table = Video.__table__
+    return set(conn.execute(sa.select(table.c.id).where(table.c.id.in_(ids))).scalars())
+
+
+def _video_row(item: ParsedItem, now: datetime) -> dict[str, Any]:
+    row = asdict(item.video)
+    row.pop("author_handle")
+    row["hashtags"] = list(row["hashtags"]) or None
+    row["raw"] = item.raw
+    row["source_format"] = item.source_format
+    row["first_seen_at"] = row["updated_at"] = now
+    return row
+
+
+def _observation_row(item: ParsedItem, source: str, observed_at: datetime) -> dict[str, Any]:
+    metrics: MetricRecord = item.metrics  # type: ignore[assignment]
+    values = [getattr(metrics, f) for f in METRIC_FIELDS]
+    row: dict[str, Any] = dict(zip(METRIC_FIELDS, values, strict=True))
+    row.update(
+        video_id=item.video.id,
+        observed_at=observed_at,
+        provenance=Provenance.OBSERVED.value,
+        source=source,
+        fingerprint=metric_fingerprint(values),
+    )
+    return row
+
+
+def catalog_status(engine: Engine) -> dict[str, Any]:
+    """Counts of everything the catalog holds, in the shape ``curate status --json`` prints."""
+    obs = MetricObservation.__table__
+    with engine.connect() as conn:
+        by_prov = dict(conn.execute(sa.select(obs.c.provenance, sa.func.count()).group_by(obs.c.provenance)).all())
+        return {
+            "videos": _count(conn, Video.__table__),
+            "authors": _count(conn, Author.__table__),
+            "observations": {p.value: int(by_prov.get(p.value, 0)) for p in Provenance},
+            "crawl_runs": _count(conn, CrawlRun.__table__),
+            "media_files": _count(conn, Video.__table__, Video.__table__.c.media_path.is_not(None)),
+            "snapshots": _count(conn, Snapshot.__table__),
+        }
+
+
+def _count(conn: Connection, table: sa.Table, where: sa.ColumnElement[bool] | None = None) -> int:
+    query = sa.select(sa.func.count()).select_from(table)
+    if where is not None:
+        query = query.where(where)
+    return int(conn.execute(query).scalar_one())
+
+
+def catalog_secret(engine: Engine, key: str = "pseudonym_secret") -> str:
+    """A per-catalog random secret (created on first use), e.g. the key of author pseudonyms."""
+    table = CatalogMeta.__table__
+    with engine.begin() as conn:
+        insert_new(conn, table, [{"key": key, "value": secrets.token_hex(32)}], key=["key"])
+        return conn.execute(sa.select(table.c.value).where(table.c.key == key)).scalar_one()
