@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from core.errors import CurateError
-from curate.commands import catalog
+from curate.commands import catalog, crawl, curation, importing, media, modeling, sandbox, snapshot, synth
 from curate.context import Context
 from curate.output import err_console
 from curate.settings import load_settings
@@ -57,7 +57,7 @@ def main_options(
     ctx.call_on_close(ctx.obj.close)
 
 
-for module in (catalog,):
+for module in (catalog, importing, sandbox, crawl, media, curation, synth, snapshot, modeling):
     module.register(app)
 
 
