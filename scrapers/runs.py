@@ -1,0 +1,95 @@
+"""Crawls kept in the catalog: starting a run, resuming one exactly, and what a run says about itself."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from core.errors import CurateError
+from scrapers.crawl import CrawlParams, Crawler, CrawlResult, CrawlStats, progress_from_state
+from scrapers.frontier import Member, RandomFrontier
+from scrapers.politeness import Politeness
+from scrapers.sinks import CatalogSink
+from scrapers.source import Source
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from db.crawl_state import RunRecord
+
+
+class ResumeError(CurateError):
+    """A run cannot be resumed as asked: finished, still running, or asked with other parameters."""
+
+
+def start_run(engine: Engine, source: str, base_url: str | None, params: CrawlParams, options: Mapping[str, Any]) -> RunRecord:
+    """Creates a run in the catalog; ``options`` are the operational settings, already free of secrets."""
+    from db.crawl_state import create_run, load_run
+
+    run_id = create_run(engine, source, base_url, {"crawl": params.as_dict(), **options}, {"phase": "seeding"})
+    return load_run(engine, run_id)
+
+
+def open_run(engine: Engine, run: int | str, given: Mapping[str, Any]) -> RunRecord:
+    """A run to resume: it must exist, be unfinished, not be running elsewhere, and match ``given`` params."""
+    from db.crawl_state import RESUMABLE, load_run
+
+    record = load_run(engine, run)
+    if record.status not in RESUMABLE:
+        raise ResumeError(f"crawl run {record.id} is {record.status} ({record.stop_reason}); nothing to resume")
+    _refuse_live_owner(record)
+    stored = record.params.get("crawl", {})
+    for name, value in given.items():
+        if value is not None and stored.get(name) != value:
+            raise ResumeError(f"crawl run {record.id} was started with {name}={stored.get(name)!r}, not {value!r}; drop the option to resume it")
+    return record
+
+
+def _refuse_live_owner(record: RunRecord) -> None:
+    owner = record.state.get("owner") or {}
+    if record.status != "running" or owner.get("host") != socket.gethostname():
+        return
+    pid = owner.get("pid")
+    if isinstance(pid, int) and pid != os.getpid() and _alive(pid):
+        raise ResumeError(f"crawl run {record.id} is still running in process {pid}; stop it before resuming")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def crawl_run(
+    engine: Engine,
+    record: RunRecord,
+    source: Source,
+    politeness: Politeness,
+    time_budget: float | None = None,
+    on_step: Callable[[Crawler], None] | None = None,
+) -> CrawlResult:
+    """Runs (or resumes) a catalog-held crawl from its last committed step until it stops."""
+    from db.crawl_state import load_members, mark_running, owner
+
+    params = CrawlParams(**record.params["crawl"])
+    members = [Member(**row) for row in load_members(engine, record.id)]
+    frontier = RandomFrontier.restore(members, record.state.get("rng"), params.random_seed, params.max_depth)
+    mark_running(engine, record.id, {**record.state, "owner": owner()})
+    crawler = Crawler(
+        source,
+        frontier,
+        CatalogSink(engine, record.id, extra_state={"owner": owner()}),
+        params,
+        politeness,
+        progress_from_state(record.state),
+        CrawlStats.from_dict(record.stats),
+        time_budget=time_budget,
+        on_step=on_step,
+    )
+    return crawler.run()

@@ -1,0 +1,204 @@
+"""The one interface every backend implements, and the exceptions that steer a crawl.
+
+A ``Source`` answers four questions about the platform — a page of the For-You
+feed, the related videos of a video, one video, one author — each with exactly
+one request, already parsed into records. It knows nothing of the crawl: the
+engine decides what to ask, retries, paces and stops. Backends raise the
+exceptions below, never their client library's own, so that the engine treats
+every backend alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from core.errors import CurateError
+from core.records import AuthorRecord, ParsedItem
+
+REAL_SITE = "https://www.tiktok.com"
+
+#: the platform's ``statusCode`` values that mean something to a crawl
+STATUS_OK = 0
+STATUS_CAPTCHA = 10000
+STATUS_UNAVAILABLE = 10204
+STATUS_PRIVATE = 10216
+STATUS_PRIVATE_ACCOUNT = 10222
+
+
+class SourceError(CurateError):
+    """Something a source could not get; subclasses say what the crawl should do about it."""
+
+    #: short, countable tag for summaries (``captcha``, ``private``, ``http_503`` …)
+    reason: str = "source_error"
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
+
+
+class TransientError(SourceError):
+    """A failure that a later attempt may not meet: 5xx, timeouts, dropped connections, truncated JSON.
+
+    Raised by backends; the engine retries it with exponential back-off and jitter.
+    """
+
+    reason = "transient"
+
+
+class RateLimited(TransientError):
+    """The site answered 429 (too many requests). Raised by backends; retried after a longer wait.
+
+    ``retry_after`` carries the server's ``Retry-After`` in seconds when it sent one.
+    """
+
+    reason = "http_429"
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Blocked(SourceError):
+    """The session is blocked: a captcha, an IP block, or empty bodies where JSON belongs.
+
+    Raised by backends. Retrying only digs deeper, so the engine stops the run at
+    once with this one-line reason and a resumable state (status ``blocked``).
+    """
+
+    reason = "blocked"
+
+
+class Skip(SourceError):
+    """This one object cannot be had, but the session is fine: the crawl skips it with ``reason``."""
+
+    reason = "skipped"
+
+
+class NotFound(Skip):
+    """The video or author does not exist (deleted, or never did). Raised by backends; skipped."""
+
+    reason = "not_found"
+
+
+class Private(Skip):
+    """The video or its account is private. Raised by backends; skipped."""
+
+    reason = "private"
+
+
+class BackendUnavailable(CurateError):
+    """A backend's browser, driver or client could not be started; says what to install."""
+
+    exit_code = 3
+
+
+@dataclass
+class Page:
+    """One answer of the feed or related endpoint: parsed items, paging, and what was dropped."""
+
+    items: list[ParsedItem]
+    has_more: bool = False
+    cursor: str | int | None = None
+    #: reasons of payload records the parser rejected, one entry per record
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SourceStats:
+    """What a source has done so far: requests sent, and seconds its parser took."""
+
+    requests: int = 0
+    parse_s: float = 0.0
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A client of the platform: one request per call, parsed records out, typed errors raised.
+
+    Sources are context managers: entering starts the client (a browser, a
+    session), leaving stops it, so that one browser serves a whole crawl.
+    """
+
+    #: the backend's name, as ``--source`` spells it
+    name: str
+    #: requests sent so far (API calls, page loads) and parsing time
+    stats: SourceStats
+
+    def feed(self, count: int, cursor: str | int | None = None) -> Page:
+        """One page of the For-You feed as a guest."""
+        ...
+
+    def related(self, video_id: str, count: int, cursor: str | int | None = None) -> Page:
+        """One page of the videos the platform lists as related to ``video_id``."""
+        ...
+
+    def video(self, video_id: str, handle: str | None = None) -> ParsedItem:
+        """One video's full record."""
+        ...
+
+    def author(self, handle: str) -> AuthorRecord:
+        """One account's record."""
+        ...
+
+    def __enter__(self) -> Source: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+def check_status(status_code: int | None, status_msg: str | None, what: str) -> None:
+    """Raises the exception that a platform ``statusCode`` calls for; returns for 0 or no code.
+
+    ``what`` names the request for the message (``related of 123``). The codes are
+    the ones the platform sends and yt-dlp's TikTok extractor reads: 10000 captcha,
+    10216/10222 private post/account, 10204 not available. A code we do not know is
+    treated as a block, since the real site answers bots with new codes, not errors.
+    """
+    if not status_code:
+        return
+    msg = f"{what}: statusCode {status_code}" + (f" ({status_msg})" if status_msg else "")
+    if status_code == STATUS_CAPTCHA:
+        raise Blocked(f"captcha required — {msg}", reason="captcha")
+    if status_code in (STATUS_PRIVATE, STATUS_PRIVATE_ACCOUNT):
+        raise Private(msg)
+    if status_code == STATUS_UNAVAILABLE:
+        raise NotFound(msg, reason="unavailable")
+    raise Blocked(f"unexpected answer — {msg}", reason=f"status_{status_code}")
+
+
+def classify_http(status: int, what: str, headers: Mapping[str, str] | None = None) -> None:
+    """Raises the exception an HTTP status calls for; returns for 2xx/3xx."""
+    if status < 400:
+        return
+    if status == 429:
+        raise RateLimited(f"{what}: HTTP 429 too many requests", retry_after=_retry_after(headers))
+    if status >= 500 or status in (408, 425):
+        raise TransientError(f"{what}: HTTP {status}", reason=f"http_{status}")
+    if status == 404:
+        raise NotFound(f"{what}: HTTP 404", reason="not_found")
+    if status in (401, 403):
+        raise Blocked(f"{what}: HTTP {status}, the site refuses this session", reason=f"http_{status}")
+    raise TransientError(f"{what}: HTTP {status}", reason=f"http_{status}")
+
+
+def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    value = (headers or {}).get("retry-after") or (headers or {}).get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def check_body(text: str | bytes | None, what: str) -> None:
+    """Raises ``Blocked`` for an empty body where JSON belongs (the platform's soft block)."""
+    if text is None or not str(text if isinstance(text, str) else text.decode(errors="replace")).strip():
+        raise Blocked(f"{what}: empty response body (the site is refusing this session)", reason="empty_body")
+
+
+def as_json_object(value: Any, what: str) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else a transient error (a cut or garbled answer)."""
+    if not isinstance(value, dict):
+        raise TransientError(f"{what}: the answer is not a JSON object", reason="malformed_json")
+    return value
