@@ -1,0 +1,35 @@
+"""The one place that turns platform payloads into records; every source and the importer use it.
+
+- :func:`parse_item` — one item of any shape (web ``itemStruct``, tiktok-scraper row, yt-dlp info);
+- :func:`parse_feed` — a feed response ``{itemList, hasMore, cursor, statusCode}`` → :class:`FeedPage`;
+- :func:`parse_video_page` / :func:`read_video_page` — a video page's embedded item and statusCode;
+- :func:`iter_records` — a whole file, streamed, record by record (:func:`detect_format` names its format).
+
+Only the id is mandatory (digits); a bad record raises :class:`core.errors.ParseError`
+whose ``reason`` is a short tag the importer and the crawl count.
+"""
+
+from __future__ import annotations
+
+from scrapers.payloads.feeds import FeedPage, load_json, parse_feed, parse_items
+from scrapers.payloads.items import ITEM, ITEM_SHAPES, TIKTOK_SCRAPER, YTDLP, hashtags, item_shape, parse_item
+from scrapers.payloads.pages import PageResult, PageUnavailable, parse_video_page, read_video_page, unavailable_reason
+
+__all__ = [
+    "ITEM",
+    "ITEM_SHAPES",
+    "TIKTOK_SCRAPER",
+    "YTDLP",
+    "FeedPage",
+    "PageResult",
+    "PageUnavailable",
+    "hashtags",
+    "item_shape",
+    "load_json",
+    "parse_feed",
+    "parse_item",
+    "parse_items",
+    "parse_video_page",
+    "read_video_page",
+    "unavailable_reason",
+]
