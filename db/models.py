@@ -64,6 +64,8 @@ class Video(SQLModel, table=True):
     caption: str | None = None
     hashtags: list | None = _json()
     create_time: datetime | None = _when(default=None)
+    #: observed | simulated | None; `curate synth` draws a create time only where none was observed
+    create_time_provenance: str | None = Field(default=None, max_length=16)
     duration_s: float | None = None
     width: int | None = None
     height: int | None = None

@@ -77,6 +77,7 @@ def upgrade() -> None:
     sa.Column('caption', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('hashtags', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('create_time', db.types.UTCDateTime(), nullable=True),
+    sa.Column('create_time_provenance', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
     sa.Column('duration_s', sa.Float(), nullable=True),
     sa.Column('width', sa.Integer(), nullable=True),
     sa.Column('height', sa.Integer(), nullable=True),
