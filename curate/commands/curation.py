@@ -1,9 +1,162 @@
-"""Commands of the curation group (being built)."""
+"""``curate probe``, ``curate filter`` and ``curate report``: media facts, verdicts with reasons, the dataset drawn."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from curate.context import Context
+from curate.output import console, err_console, key_value_table, print_json
+
+#: how many probe results are stored per transaction while a run goes on
+PROBE_STORE_BATCH = 500
+#: the keys ``curate probe FILE… --json`` prints first, in this order
+FILE_KEYS = ("path", "readable", "reason", "container", "codec", "width", "height", "fps", "duration_s", "frames", "has_audio", "truncated")
+
+
+def _option(context: Context, section: str, key: str, given: Any) -> Any:
+    """The command line's value, else the config file's ``[section] key``."""
+    return given if given is not None else context.settings.section(section).get(key)
+
+
+def probe(
+    ctx: typer.Context,
+    files: list[Path] | None = typer.Argument(None, help="Probe these files only and print their facts; the catalog is not touched."),
+    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Processes probing in parallel. Default: one per CPU."),
+    everything: bool = typer.Option(False, "--all", help="Probe every catalogued file again, not only new or changed ones."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON: the counts, or one object per FILE."),
+) -> None:
+    """Probe media with PyAV: container, codec, size, fps, duration, frames, audio, and damage.
+
+    Without FILE, probes the catalog's media files not probed yet (or whose sha256
+    changed since) and stores the facts; `curate filter` then judges them.
+
+    Example:  curate probe --workers 2 && curate probe clip.mp4 --json
+    """
+    context: Context = ctx.obj
+    workers = _option(context, "probe", "workers", workers)
+    if files:
+        _probe_files(files, workers, as_json)
+        return
+    counts = _probe_catalog(context, workers, everything)
+    if as_json:
+        print_json(counts)
+        return
+    console.print(key_value_table("probe", list(counts.items())))
+
+
+def _probe_files(files: list[Path], workers: int | None, as_json: bool) -> None:
+    from curation.distributor import probe_many
+
+    paths = {str(i): str(f) for i, f in enumerate(files)}
+    # a handful of files probe faster in this process than through a pool
+    results = dict(probe_many(paths, workers=workers or (1 if len(files) < 8 else None)))
+    for key in paths:
+        facts = results[key].to_dict()
+        row = {**{k: facts[k] for k in FILE_KEYS}, **facts}
+        if as_json:
+            print_json(row)
+        else:
+            state = "ok" if row["readable"] else f"unreadable: {row['reason']}"
+            console.print(f"{row['path']}: {state}" + (_summary(row) if row["readable"] else ""), highlight=False, soft_wrap=True)
+
+
+def _summary(row: dict[str, Any]) -> str:
+    damage = ", TRUNCATED" if row["truncated"] else ""
+    fps = f"{row['fps']:.2f}" if row["fps"] else "?"
+    duration = f"{row['duration_s']:.2f}" if row["duration_s"] else "?"
+    return f" {row['container']} {row['codec']} {row['width']}x{row['height']} {fps} fps {duration} s {row['frames']} frames{damage}"
+
+
+def _probe_catalog(context: Context, workers: int | None, everything: bool) -> dict[str, int]:
+    from rich.progress import Progress
+
+    from curation.distributor import probe_many
+    from db.media import pending_probes, store_probes
+
+    pending = pending_probes(context.engine, everything=everything)
+    paths = {m.video_id: str(_resolve(context.settings.home, m.media_path)) for m in pending}
+    digests = {m.video_id: m.media_sha256 for m in pending}
+    counts = {"to_probe": len(pending), "readable": 0, "unreadable": 0, "truncated": 0, "stored": 0}
+    batch: list[dict[str, Any]] = []
+    with Progress(console=err_console, transient=True) as bar:
+        task = bar.add_task("probing", total=len(paths))
+        for video_id, result in probe_many(paths, workers=workers, on_done=lambda n: bar.advance(task, n)):
+            counts["readable" if result.readable else "unreadable"] += 1
+            counts["truncated"] += bool(result.truncated)
+            batch.append({"video_id": video_id, "media_sha256": digests[video_id], "probe": result.facts()})
+            if len(batch) >= PROBE_STORE_BATCH:
+                counts["stored"] += store_probes(context.engine, batch)
+                batch = []
+    counts["stored"] += store_probes(context.engine, batch)
+    counts["changed_meanwhile"] = counts["to_probe"] - counts["stored"]
+    return counts
+
+
+def _resolve(home: Path, media_path: str) -> Path:
+    """A catalogued media path: relative to the data folder unless absolute."""
+    path = Path(media_path)
+    return path if path.is_absolute() else home / path
+
+
+def filter_(
+    ctx: typer.Context,
+    rules_file: Path | None = typer.Option(None, "--rules", help="TOML file of rules (see docs/curation.md). Default: the built-in rules."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count what the rules would reject; write nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object of counts."),
+) -> None:
+    """Judge every video by the rules: keep it, or reject it with every rule it fails.
+
+    Defaults: ≥ 100 frames, fps ≥ 10, 3–600 s, short side ≥ 240 px, readable,
+    not truncated, decodable, one copy of duplicate media. Re-running with other
+    rules updates every verdict.
+
+    Example:  curate filter --rules rules.toml --dry-run
+    """
+    from curation.rules import load_rules
+    from curation.verdicts import evaluate, reason_counts
+    from db.media import load_curation_frame, store_verdicts
+
+    context: Context = ctx.obj
+    rules = load_rules(_option(context, "filter", "rules", rules_file))
+    frame = load_curation_frame(context.engine)
+    verdicts = evaluate(frame, rules)
+    counts = {
+        "videos": len(verdicts),
+        "kept": int((verdicts["verdict"] == "kept").sum()),
+        "rejected": int((verdicts["verdict"] == "rejected").sum()),
+        "changed": _changed(frame, verdicts, rules.hash()),
+        "reasons": reason_counts(verdicts),
+        "rules_hash": rules.hash(),
+        "dry_run": dry_run,
+    }
+    if not dry_run:
+        store_verdicts(context.engine, verdicts, rules.hash(), rules.to_dict())
+    _print_filter(counts, as_json)
+
+
+def _changed(frame: Any, verdicts: Any, rules_hash: str) -> int:
+    """Videos whose verdict, reasons or rules differ from what the catalog holds."""
+    old = frame["verdict"].fillna("") + "|" + frame["verdict_reasons"].str.join(",").fillna("") + "|" + frame["rules_hash"].fillna("")
+    new = verdicts["verdict"] + "|" + verdicts["reasons"].str.join(",").fillna("") + "|" + rules_hash
+    return int((old.to_numpy() != new.to_numpy()).sum())
+
+
+def _print_filter(counts: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(counts)
+        return
+    title = "filter (dry run: nothing written)" if counts["dry_run"] else "filter"
+    rows = [(k, counts[k]) for k in ("videos", "kept", "rejected", "changed")]
+    rows += [(f"  {reason}", n) for reason, n in counts["reasons"].items()]
+    console.print(key_value_table(title, rows))
+    if counts["reasons"].get("not_probed"):
+        err_console.print(f"{counts['reasons']['not_probed']} videos have media without probe facts: run `curate probe`")
 
 
 def register(app: typer.Typer) -> None:
     """Adds the commands to ``app``."""
+    app.command()(probe)
+    app.command("filter")(filter_)
