@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -75,6 +76,12 @@ class SnapshotRef:
     def frame(self, columns: list[str] | None = None) -> pd.DataFrame:
         """The rows as a pandas DataFrame."""
         return self.table(columns).to_pandas()
+
+    def column_names(self) -> list[str]:
+        """The table's column names, read from the Parquet footer only."""
+        import pyarrow.parquet as pq
+
+        return pq.read_schema(self.table_path).names
 
 
 def check_name(name: str) -> str:
@@ -288,3 +295,55 @@ def verify_snapshot(snapshot: SnapshotRef, engine: Engine | None = None) -> Veri
         recorded = registered_fingerprint(engine, snapshot.name, snapshot.version)
         report.registry = "unregistered" if recorded is None else ("matches" if recorded == manifest.get("fingerprint") else "differs")
     return report
+
+
+#: columns whose change makes a video "changed" between two versions
+DIFF_COLUMNS = (
+    "split", "provenance", "plays", "likes", "comments", "shares", "saves", "followers", "caption", "media_sha256",
+    "er", "viral_er", "virality_weighted", "viral_all_median", "virality_corr",
+)
+
+
+@dataclass
+class SnapshotDiff:
+    """Videos added, removed and changed from version ``a`` to ``b``, and how many changed per column."""
+
+    a: str
+    b: str
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+    changed_columns: dict[str, int]
+
+    def summary(self, sample: int = 10) -> dict[str, Any]:
+        """Counts, the first ``sample`` ids of each kind, and per-column change counts."""
+        return {
+            "a": self.a, "b": self.b,
+            "added": len(self.added), "removed": len(self.removed), "changed": len(self.changed),
+            "changed_columns": self.changed_columns,
+            "examples": {"added": self.added[:sample], "removed": self.removed[:sample], "changed": self.changed[:sample]},
+        }
+
+
+def diff_snapshots(a: SnapshotRef, b: SnapshotRef, columns: tuple[str, ...] = DIFF_COLUMNS) -> SnapshotDiff:
+    """Compares two versions by video id (vectorised merge; NaN equals NaN)."""
+    shared = [c for c in columns if c in a.column_names() and c in b.column_names()]
+    left, right = a.frame(["video_id", *shared]), b.frame(["video_id", *shared])
+    merged = left.merge(right, on="video_id", how="outer", suffixes=("_a", "_b"), indicator=True)
+    both = merged[merged["_merge"] == "both"]
+    differs = {}
+    for column in shared:
+        x, y = both[f"{column}_a"].astype(object), both[f"{column}_b"].astype(object)
+        same = (x == y).fillna(False).astype(bool) | (x.isna() & y.isna())
+        differs[column] = ~same.to_numpy()
+    any_change = np.logical_or.reduce(list(differs.values())) if differs else np.zeros(len(both), dtype=bool)
+    return SnapshotDiff(
+        a=a.ref, b=b.ref, added=_ids(merged, merged["_merge"] == "right_only"),
+        removed=_ids(merged, merged["_merge"] == "left_only"),
+        changed=sorted(both.loc[any_change, "video_id"].astype(str)),
+        changed_columns={c: int(m.sum()) for c, m in differs.items() if m.any()},
+    )
+
+
+def _ids(frame: pd.DataFrame, mask: pd.Series) -> list[str]:
+    return sorted(frame.loc[mask, "video_id"].astype(str))

@@ -39,7 +39,8 @@ class SimulationError(CurateError):
 DateLike = str | date | datetime | pd.Timestamp | None
 
 
-def _timestamp(value: DateLike, fallback: str) -> pd.Timestamp:
+def utc_timestamp(value: DateLike, fallback: str) -> pd.Timestamp:
+    """``value`` (or ``fallback`` when None) as a UTC timestamp; a SimulationError when it is not a date."""
     try:
         ts = pd.Timestamp(value if value is not None else fallback)
     except (ValueError, TypeError) as exc:
@@ -60,8 +61,8 @@ def simulate_authors(author_ids, preset: Preset, seed: int, reference_date: Date
     ids = pd.Series(author_ids, dtype=object).astype(str).reset_index(drop=True)
     keys = id_keys(ids)
     model = preset.authors
-    ref = _timestamp(reference_date, preset.reference_date)
-    start = _timestamp(model.account_start, model.account_start)
+    ref = utc_timestamp(reference_date, preset.reference_date)
+    start = utc_timestamp(model.account_start, model.account_start)
     span_days = max((ref - start) / pd.Timedelta(days=1), 0.0)
     age_days = truncated_exponential_ppf(uniforms(keys, seed, S_ACCOUNT_AGE), model.account_age_scale_days, span_days)
     created = ref.value - (age_days * _NS_PER_DAY).astype(np.int64)
@@ -90,7 +91,7 @@ def simulate_videos(
         raise SimulationError(f"simulate_videos needs the columns {', '.join(missing)}")
     frame = videos.reset_index(drop=True)
     keys = id_keys(frame["video_id"])
-    ref = _timestamp(reference_date, preset.reference_date)
+    ref = utc_timestamp(reference_date, preset.reference_date)
     followers = _followers(frame, keys, preset, seed)
     latent, category, drawn = _latent(frame, keys, preset, seed, planted_signal)
     shift = preset.planted.strength * latent if planted_signal else np.zeros(len(frame))
@@ -113,7 +114,7 @@ def _followers(frame: pd.DataFrame, keys: np.ndarray, preset: Preset, seed: int)
 
 
 def _create_times(frame: pd.DataFrame, keys: np.ndarray, preset: Preset, seed: int, ref: pd.Timestamp) -> pd.Series:
-    start = _timestamp(preset.authors.account_start, preset.authors.account_start)
+    start = utc_timestamp(preset.authors.account_start, preset.authors.account_start)
     created = _utc(frame["account_created_at"]).fillna(start.as_unit("us"))
     created_ns = np.minimum(created.astype("int64").to_numpy() * 1000, ref.value)
     drawn_ns = created_ns + (uniforms(keys, seed, S_VIDEO_TIME) * (ref.value - created_ns)).astype(np.int64)

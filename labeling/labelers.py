@@ -1,0 +1,189 @@
+"""The virality labels of the source studies, each a fit/apply pair over whole columns.
+
+``fit(frame)`` learns a label's parameters (thresholds, medians, IQRs, min/max,
+correlations) from one population and returns them as a JSON-able dict;
+``apply(frame, params)`` computes the label for any rows with those parameters.
+Fitting on the train split and applying everywhere keeps val/test out of the
+thresholds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.preprocessing import RobustScaler
+
+from core.errors import CurateError
+
+WEIGHTED_METRICS = ("comments", "likes", "plays", "shares")
+ER_INPUTS = ("likes", "comments", "shares")
+
+
+class LabelError(CurateError):
+    """A label cannot be fitted on the population given (e.g. no row with followers)."""
+
+
+def _numbers(frame: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> np.ndarray:
+    """The columns as a float matrix with NaN for missing values (nullable Int64 included)."""
+    return np.column_stack(
+        [pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan) for c in columns]
+    ) if len(frame) else np.empty((0, len(columns)))
+
+
+def _nullable_bool(values: np.ndarray, defined: np.ndarray) -> pd.arrays.BooleanArray:
+    return pd.arrays.BooleanArray(np.asarray(values, dtype=bool) & defined, ~defined)
+
+
+class EngagementRateLabeler:
+    """Seed 000: ER = (likes + comments + shares) / followers × 100, and viral_er = ER ≥ its q-th percentile."""
+
+    name = "er"
+    columns = ("er", "er_defined", "viral_er")
+
+    def __init__(self, percentile: float = 75.0) -> None:
+        if not 0 < percentile < 100:
+            raise LabelError(f"the ER percentile must lie strictly between 0 and 100, not {percentile}")
+        self.percentile = float(percentile)
+
+    def definition(self) -> str:
+        """The label in words, for the manifest."""
+        return (f"er = (likes + comments + shares) / followers * 100, undefined (NaN, er_defined=false) when "
+                f"followers is 0 or a count is missing; viral_er = er >= P{self.percentile:g} of er over the fit rows")
+
+    @staticmethod
+    def engagement_rate(frame: pd.DataFrame) -> np.ndarray:
+        """ER per row; NaN where followers is 0 or missing or a count is missing (never infinite)."""
+        counts = _numbers(frame, ER_INPUTS)
+        followers = _numbers(frame, ["followers"])[:, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            er = counts.sum(axis=1) / followers * 100.0
+        return np.where(followers > 0, er, np.nan)
+
+    def fit(self, frame: pd.DataFrame) -> dict[str, Any]:
+        """The ER threshold at the configured percentile of the rows whose ER is defined."""
+        er = self.engagement_rate(frame)
+        defined = er[~np.isnan(er)]
+        if defined.size == 0:
+            raise LabelError("cannot fit the ER threshold: no row of the fit population has followers > 0 and its counts")
+        return {"percentile": self.percentile, "threshold": float(np.percentile(defined, self.percentile)),
+                "fit_rows": int(defined.size)}
+
+    def apply(self, frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+        """Columns er, er_defined and viral_er (null where ER is undefined)."""
+        er = self.engagement_rate(frame)
+        defined = ~np.isnan(er)
+        return pd.DataFrame({"er": er, "er_defined": defined,
+                             "viral_er": _nullable_bool(er >= params["threshold"], defined)}, index=frame.index)
+
+
+class WeightedViralityLabeler:
+    """Seed 001: log1p of the four counts, robust-scaled (median, IQR), weighted, min-max to [0, 1]."""
+
+    name = "virality_weighted"
+    columns = ("virality_weighted",)
+
+    def __init__(self, weights: dict[str, float] | None = None) -> None:
+        self.weights = dict(weights or {"comments": 0.1, "likes": 0.4, "plays": 0.3, "shares": 0.2})
+        if set(self.weights) != set(WEIGHTED_METRICS):
+            raise LabelError(f"weights must name exactly {', '.join(WEIGHTED_METRICS)}")
+
+    def definition(self) -> str:
+        """The label in words, for the manifest."""
+        terms = " + ".join(f"{self.weights[m]:g}*{m}" for m in WEIGHTED_METRICS)
+        return (f"virality_weighted = minmax({terms}) over log1p counts robust-scaled by the fit rows' median and IQR; "
+                "min and max are the fit rows', values outside are clipped to [0, 1]")
+
+    @staticmethod
+    def _logs(frame: pd.DataFrame) -> np.ndarray:
+        return np.log1p(np.maximum(_numbers(frame, WEIGHTED_METRICS), 0))
+
+    def _raw(self, logs: np.ndarray, center: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        return ((logs - center) / scale) @ np.array([self.weights[m] for m in WEIGHTED_METRICS])
+
+    def fit(self, frame: pd.DataFrame) -> dict[str, Any]:
+        """Medians and IQRs of the log counts (scikit-learn's RobustScaler), then min and max of the raw score."""
+        logs = self._logs(frame)
+        complete = logs[~np.isnan(logs).any(axis=1)]
+        if not len(complete):
+            raise LabelError("cannot fit virality_weighted: no row of the fit population has all four counts")
+        scaler = RobustScaler(quantile_range=(25.0, 75.0)).fit(complete)
+        raw = self._raw(complete, scaler.center_, scaler.scale_)
+        return {"weights": self.weights, "center": dict(zip(WEIGHTED_METRICS, scaler.center_.tolist(), strict=True)),
+                "scale": dict(zip(WEIGHTED_METRICS, scaler.scale_.tolist(), strict=True)),
+                "min": float(raw.min()), "max": float(raw.max()), "fit_rows": int(len(complete))}
+
+    def apply(self, frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+        """Column virality_weighted in [0, 1] (NaN where a count is missing)."""
+        center = np.array([params["center"][m] for m in WEIGHTED_METRICS])
+        scale = np.array([params["scale"][m] for m in WEIGHTED_METRICS])
+        raw = WeightedViralityLabeler(params["weights"])._raw(self._logs(frame), center, scale)
+        span = params["max"] - params["min"]
+        score = np.clip((raw - params["min"]) / (span if span > 0 else 1.0), 0.0, 1.0)
+        return pd.DataFrame({"virality_weighted": score}, index=frame.index)
+
+
+class AllAboveMedianLabeler:
+    """Seed 001: viral when likes, plays, comments and shares are all strictly above their medians."""
+
+    name = "viral_all_median"
+    columns = ("viral_all_median",)
+    metrics = ("likes", "plays", "comments", "shares")
+
+    def definition(self) -> str:
+        """The label in words, for the manifest."""
+        return "viral_all_median = likes, plays, comments and shares all strictly above the fit rows' medians"
+
+    def fit(self, frame: pd.DataFrame) -> dict[str, Any]:
+        """The median of each count over the fit rows (each ignoring its missing values)."""
+        values = _numbers(frame, self.metrics)
+        if np.isnan(values).all(axis=0).any():
+            raise LabelError("cannot fit viral_all_median: a count is missing on every row of the fit population")
+        return {"medians": dict(zip(self.metrics, np.nanmedian(values, axis=0).tolist(), strict=True))}
+
+    def apply(self, frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+        """Column viral_all_median (null where a count is missing)."""
+        values = _numbers(frame, self.metrics)
+        medians = np.array([params["medians"][m] for m in self.metrics])
+        defined = ~np.isnan(values).any(axis=1)
+        return pd.DataFrame({"viral_all_median": _nullable_bool((values > medians).all(axis=1), defined)}, index=frame.index)
+
+
+class CorrelationViralityLabeler:
+    """Seed 002: views + (1 − ρ(views, likes))·likes + (1 − ρ(views, comments))·comments + (1 − ρ(views, shares))·shares."""
+
+    name = "virality_corr"
+    columns = ("virality_corr",)
+    others = ("likes", "comments", "shares")
+
+    def __init__(self, method: str = "pearson") -> None:
+        if method not in ("pearson", "spearman"):
+            raise LabelError(f"correlation method must be pearson or spearman, not {method!r}")
+        self.method = method
+
+    def definition(self) -> str:
+        """The label in words, for the manifest."""
+        return (f"virality_corr = plays + sum over m in (likes, comments, shares) of (1 - rho(plays, m)) * m, "
+                f"rho = {self.method} correlation over the fit rows (0 where undefined)")
+
+    def fit(self, frame: pd.DataFrame) -> dict[str, Any]:
+        """ρ(plays, m) for likes, comments and shares over the fit rows with both values."""
+        rho, undefined = {}, []
+        test = stats.pearsonr if self.method == "pearson" else stats.spearmanr
+        for other in self.others:
+            pair = _numbers(frame, ["plays", other])
+            pair = pair[~np.isnan(pair).any(axis=1)]
+            if len(pair) < 2 or np.ptp(pair[:, 0]) == 0 or np.ptp(pair[:, 1]) == 0:
+                undefined.append(other)  # a constant column has no correlation: treat it as unrelated
+                rho[other] = 0.0
+            else:
+                rho[other] = float(test(pair[:, 0], pair[:, 1])[0])
+        return {"method": self.method, "rho": rho, "undefined": undefined}
+
+    def apply(self, frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+        """Column virality_corr (NaN where a count is missing)."""
+        values = _numbers(frame, ("plays", *self.others))
+        factors = np.array([1.0] + [1.0 - params["rho"][m] for m in self.others])
+        return pd.DataFrame({"virality_corr": values @ factors}, index=frame.index)
