@@ -1,9 +1,89 @@
-"""Commands of the sandbox group (being built)."""
+"""``curate sandbox serve`` and ``curate sandbox warm``: the offline double of the platform."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from curate.output import console, err_console, print_json
+
+sandbox_app = typer.Typer(help="The offline double of the platform: a synthetic world served on loopback.\n\n"
+                          "Example:  curate sandbox serve --videos 500 --seed 7", no_args_is_help=True, rich_markup_mode=None)
+
+VIDEOS = typer.Option(500, "--videos", help="How many videos the synthetic world holds.")
+SEED = typer.Option(7, "--seed", help="Seed of the world (authors, videos, graph, For-You order, media).")
+CACHE = typer.Option(None, "--cache-dir", help="Where media files are cached between runs. Default: ~/.cache/viralcurate/sandbox")
+
+
+@sandbox_app.command("serve")
+def serve_command(
+    port: int = typer.Option(8765, "--port", help="Port on 127.0.0.1 (0 = any free port)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
+    videos: int = VIDEOS,
+    seed: int = SEED,
+    faults: str = typer.Option("", "--faults", help="Injected faults as KIND:RATE,…: 429 5xx captcha empty ipblock private malformed slow drop truncated."),
+    fault_seed: int = typer.Option(0, "--fault-seed", help="Seed of the fault draws."),
+    block_after: int | None = typer.Option(None, "--block-after", help="Block a session (msToken) after this many API and page requests."),
+    block_with: str = typer.Option("captcha", "--block-with", help="What a blocked session gets: captcha or empty."),
+    slow_s: float = typer.Option(1.5, "--slow-seconds", help="Delay of a 'slow' fault."),
+    cache_dir: Path | None = CACHE,
+) -> None:
+    """Serve a synthetic TikTok world on loopback until Ctrl-C: pages, API, media, injected faults.
+
+    Example:  curate sandbox serve --videos 1000 --faults "429:0.1,5xx:0.05" --fault-seed 3
+    """
+    from sandbox import FaultPlan, Site, World
+
+    plan = FaultPlan.parse(faults, seed=fault_seed, slow_s=slow_s, block_after=block_after, block_with=block_with)
+    world = World.build(videos=videos, seed=seed, cache_dir=cache_dir)
+    try:
+        site = Site(world, plan, host=host, port=port)
+    except OSError as exc:
+        from core.errors import CurateError
+
+        raise CurateError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    console.print(f"sandbox {world.spec.key()} at [bold]{site.base_url}[/] — {len(world.feed):,} videos in the feed, "
+                  f"{len(world.authors):,} authors; faults: {plan.describe() or 'none'}", highlight=False)
+    console.print(f"  try:  curate crawl --base-url {site.base_url} --seed 25 --fanout 5", highlight=False)
+    console.print(f"  stats: {site.base_url}/__sandbox/stats   (Ctrl-C stops)", highlight=False)
+    try:
+        site.serve_forever()
+    except KeyboardInterrupt:
+        err_console.print(f"stopped; served {site.stats['requests']:,} requests")
+
+
+@sandbox_app.command("warm")
+def warm_command(
+    videos: int = VIDEOS,
+    seed: int = SEED,
+    limit: int | None = typer.Option(None, "--limit", help="Only the first N videos of the For-You order."),
+    cache_dir: Path | None = CACHE,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Make the world's media files now (ffmpeg templates, then one remux per video) instead of on first request.
+
+    Example:  curate sandbox warm --videos 1000 --limit 200
+    """
+    from rich.progress import Progress
+
+    from sandbox import World
+
+    world = World.build(videos=videos, seed=seed, cache_dir=cache_dir)
+    ids = world.ids if limit is None else world.items[:limit]
+    total = 0
+    with Progress(console=err_console, transient=True, disable=as_json) as progress:
+        task = progress.add_task("making media", total=len(ids))
+        for video_id in ids:
+            total += world.media_path(video_id).stat().st_size
+            progress.advance(task)
+    counts = {"videos": len(ids), "bytes": total, "cache_dir": str(world.media.cache_dir)}
+    if as_json:
+        print_json(counts)
+    else:
+        console.print(f"{len(ids):,} media files ready ({total / 1e6:.1f} MB) in {world.media.cache_dir}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
-    """Adds the commands to ``app``."""
+    """Adds the ``sandbox`` group to ``app``."""
+    app.add_typer(sandbox_app, name="sandbox")

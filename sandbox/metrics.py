@@ -1,0 +1,28 @@
+"""The world's counts, drawn by the project's simulator (``synth``), so sandbox and catalog agree.
+
+The two calls below are the only place the sandbox touches ``synth``: a row's
+values depend only on (seed, preset, its id, its inputs), so a video keeps its
+counts however large the world is built.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import synth
+
+
+def author_metrics(author_ids: np.ndarray, preset: str, seed: int, reference_date: pd.Timestamp) -> pd.DataFrame:
+    """``author_id, followers, following, account_created_at`` for each author id."""
+    return synth.simulate_authors(pd.Series(author_ids, dtype=object), synth.get_preset(preset), seed, reference_date)
+
+
+def video_metrics(videos: pd.DataFrame, preset: str, seed: int, reference_date: pd.Timestamp) -> pd.DataFrame:
+    """``plays, likes, comments, shares, saves`` for each video, in the input's order.
+
+    ``videos`` has the simulator's inputs: ``video_id, author_id, followers,
+    account_created_at, create_time, category, music_original, duration_s``.
+    """
+    drawn = synth.simulate_videos(videos, synth.get_preset(preset), seed, reference_date)
+    return drawn[["plays", "likes", "comments", "shares", "saves"]].reset_index(drop=True)

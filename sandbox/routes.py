@@ -1,0 +1,248 @@
+"""What each URL of the site answers when nothing goes wrong (faults are applied around this).
+
+Endpoints and shapes follow the platform's web API: ``statusCode``/``status_code``
+0 on success; ``itemList``, ``hasMore`` and a string ``cursor`` on lists (finite:
+``hasMore`` is false on the last page); 10216 for a private video, 10204 for one
+that is gone, 10202 for an unknown account.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from sandbox import pages
+from sandbox.world import World
+
+JSON = "application/json; charset=utf-8"
+HTML = "text/html; charset=utf-8"
+STATUS_PRIVATE, STATUS_GONE, STATUS_NO_USER, STATUS_CAPTCHA = 10216, 10204, 10202, 10000
+#: a 1×1 transparent PNG for covers and avatars
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478"
+    "da63f8ffff3f0005fe02fea7d6a4f20000000049454e44ae426082"
+)
+
+
+@dataclass
+class Request:
+    """One parsed request: path, first value of each query parameter, cookies, and its session."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    cookies: dict[str, str]
+
+    @property
+    def session(self) -> str:
+        """The msToken the request carries (query, then cookie), or ``anonymous``."""
+        return self.query.get("msToken") or self.cookies.get("msToken") or "anonymous"
+
+
+@dataclass
+class Reply:
+    """A response to send: status, body or file, content type, headers; ``commit`` runs once it is delivered."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = JSON
+    headers: dict[str, str] = field(default_factory=dict)
+    file: Path | None = None
+    commit: Callable[[], None] | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    """An endpoint: its name (for the counters), its fault class (None: never faulted) and its handler."""
+
+    name: str
+    fault_class: str | None
+    handler: Callable[[Request, re.Match], Reply]
+
+
+def status_body(code: int, **extra: Any) -> bytes:
+    """A JSON answer with only a status (and whatever ``extra`` holds)."""
+    return orjson.dumps({"statusCode": code, "status_code": code, "statusMsg": "", "status_msg": "", **extra})
+
+
+def _int(query: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    try:
+        return min(max(int(query.get(name, default)), low), high)
+    except ValueError:
+        return default
+
+
+class Routes:
+    """The site's endpoints over one world, with media URLs on ``base_url``."""
+
+    def __init__(self, world: World, base_url: str) -> None:
+        self.world = world
+        self.base_url = base_url
+        self.builder = world.item_builder(base_url)
+        self._positions: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._page_json: dict[int, str] = {}
+        self.table: list[tuple[re.Pattern, Route]] = [
+            (re.compile(p), Route(name, cls, handler)) for p, name, cls, handler in (
+                (r"^/(?:foryou|en)?/?$", "home", None, self.home),
+                (r"^/api/recommend/item_list/?$", "feed", "list", self.feed),
+                (r"^/api/related/item_list/?$", "related", "item", self.related),
+                (r"^/api/item/detail/?$", "detail", "item", self.detail),
+                (r"^/api/user/detail/?$", "user", "list", self.user),
+                (r"^/api/post/item_list/?$", "posts", "list", self.posts),
+                (r"^/api/web/report/?$", "report", None, lambda r, m: Reply(204)),
+                (r"^/@([^/]+)/video/([0-9]+)/?$", "video_page", "page", self.video_page),
+                (r"^/@([^/]+)/?$", "user_page", "profile", self.user_page),
+                (r"^/media/([0-9]+)\.mp4$", "media", "media", self.media),
+                (r"^/(?:cover/[^/]+|favicon\.ico)$", "cover", None, lambda r, m: Reply(body=PNG, content_type="image/png")),
+            )
+        ]
+
+    def match(self, path: str) -> tuple[Route, re.Match | None]:
+        """The route of ``path`` (a 404 route when none matches)."""
+        for pattern, route in self.table:
+            found = pattern.match(path)
+            if found:
+                return route, found
+        return Route("not_found", None, lambda r, m: Reply(404, pages.error_page(404, "Not Found"), HTML)), None
+
+    # ---- lists -----------------------------------------------------------------------------------
+
+    def list_body(self, rows, has_more: bool, cursor: int) -> bytes:
+        """``{statusCode: 0, itemList, hasMore, cursor}`` from the rows' pre-serialised items."""
+        items = b",".join(self.builder.item_bytes(int(r)) for r in rows)
+        return (b'{"statusCode":0,"status_code":0,"statusMsg":"","status_msg":"","itemList":[' + items
+                + b'],"hasMore":' + (b"true" if has_more else b"false") + b',"cursor":"' + str(cursor).encode() + b'"}')
+
+    def feed(self, request: Request, _: re.Match) -> Reply:
+        """The For-You feed: pages of ``world.items`` by ``cursor``; without one, where this msToken left off."""
+        count = _int(request.query, "count", 16, 1, 30)
+        session = request.session
+        explicit = "cursor" in request.query
+        with self._lock:
+            start = _int(request.query, "cursor", 0, 0, 1 << 40) if explicit or session == "anonymous" else self._positions.get(session, 0)
+        rows = self.world.feed[start:start + count]
+        end = start + len(rows)
+
+        def advance() -> None:
+            with self._lock:
+                self._positions[session] = end
+
+        commit = None if explicit or session == "anonymous" else advance
+        return Reply(body=self.list_body(rows, end < len(self.world.feed), end), commit=commit)
+
+    def related(self, request: Request, _: re.Match) -> Reply:
+        """A video's related list, ``count`` (≤ 30, default 16) at a time from ``cursor``; finite."""
+        video_id = request.query.get("itemID") or request.query.get("itemId") or ""
+        status = self._status_of(video_id)
+        if status:
+            return Reply(body=status_body(status))
+        rows = self.world.graph.row(self.world.row(video_id))
+        start = _int(request.query, "cursor", 0, 0, 1 << 40)
+        page = rows[start:start + _int(request.query, "count", 16, 1, 30)]
+        end = start + len(page)
+        return Reply(body=self.list_body(page, end < len(rows), end))
+
+    def detail(self, request: Request, _: re.Match) -> Reply:
+        """One video: ``{itemInfo: {itemStruct}, statusCode}``."""
+        video_id = request.query.get("itemId") or request.query.get("itemID") or request.query.get("id") or ""
+        status = self._status_of(video_id)
+        if status:
+            return Reply(body=status_body(status))
+        item = self.builder.item_bytes(self.world.row(video_id))
+        return Reply(body=b'{"itemInfo":{"itemStruct":' + item + b'},"statusCode":0,"status_code":0,"statusMsg":"","status_msg":""}')
+
+    def user(self, request: Request, _: re.Match) -> Reply:
+        """One account by ``uniqueId`` (else ``secUid``): ``{userInfo: {user, stats, statsV2}}``."""
+        row = self._author(request)
+        if row is None:
+            return Reply(body=status_body(STATUS_NO_USER, userInfo={}))
+        return Reply(body=orjson.dumps({"userInfo": self.builder.user_info(row), "statusCode": 0, "status_code": 0,
+                                        "statusMsg": "", "status_msg": ""}))
+
+    def posts(self, request: Request, _: re.Match) -> Reply:
+        """An account's public videos, newest first, by ``secUid``, ``count`` (≤ 35) from ``cursor``."""
+        row = self._author(request)
+        if row is None:
+            return Reply(body=status_body(STATUS_NO_USER))
+        ids = self.world.author_videos(row)
+        start = _int(request.query, "cursor", 0, 0, 1 << 40)
+        page = ids[start:start + _int(request.query, "count", 30, 1, 35)]
+        end = start + len(page)
+        return Reply(body=self.list_body([self.world.row(i) for i in page], end < len(ids), end))
+
+    def _author(self, request: Request) -> int | None:
+        for key in ("uniqueId", "secUid"):
+            value = request.query.get(key)
+            if value:
+                try:
+                    return self.world.author_row(value.lstrip("@"))
+                except KeyError:
+                    return None
+        return None
+
+    def _status_of(self, video_id: str) -> int:
+        if not self.world.has(video_id):
+            return STATUS_GONE
+        return {"private": STATUS_PRIVATE, "deleted": STATUS_GONE}.get(self.world.visibility(video_id), 0)
+
+    # ---- pages -----------------------------------------------------------------------------------
+
+    def home(self, request: Request, _: re.Match) -> Reply:
+        """The home page; a request without an msToken cookie gets a new session token."""
+        token = request.cookies.get("msToken") or self.new_token()
+        count = _int(request.query, "count", pages.HOME_COUNT, 1, 30)
+        reply = Reply(body=pages.home_page(token, self.world.spec.key(), count), content_type=HTML)
+        if "msToken" not in request.cookies:
+            reply.headers["Set-Cookie"] = f"msToken={token}; Path=/; Max-Age=86400; SameSite=Lax"
+        return reply
+
+    def new_token(self) -> str:
+        """A fresh msToken (the site counts sessions by it)."""
+        import secrets
+
+        return "sbx" + secrets.token_urlsafe(96)
+
+    def video_page(self, request: Request, found: re.Match) -> Reply:
+        """``/@handle/video/ID``: the item in ``__UNIVERSAL_DATA_FOR_REHYDRATION__``, or its statusCode."""
+        handle, video_id = found.group(1), found.group(2)
+        return self.video_page_reply(request, handle, video_id, self._status_of(video_id))
+
+    def video_page_reply(self, request: Request, handle: str, video_id: str, status: int) -> Reply:
+        """The video page with ``status`` (0: the item; else only the code, as for private or gone videos)."""
+        token = request.cookies.get("msToken") or self.new_token()
+        canonical = f"{self.base_url}/@{handle}/video/{video_id}"
+        if status:
+            body = pages.video_page(video_id, handle, canonical, None, status, token)
+            return Reply(body=body, content_type=HTML)
+        row = self.world.row(video_id)
+        if row not in self._page_json:
+            self._page_json[row] = pages.script_json(pages.video_universal(self.builder.item(row), 0))
+        body = pages.video_page(video_id, handle, canonical, self.builder.item(row), 0, token, self._page_json[row])
+        return Reply(body=body, content_type=HTML)
+
+    def user_page(self, request: Request, found: re.Match) -> Reply:
+        """``/@handle``: the account in ``webapp.user-detail``; its posts fetched after load."""
+        token = request.cookies.get("msToken") or self.new_token()
+        try:
+            row = self.world.author_row(found.group(1))
+        except KeyError:
+            return Reply(body=pages.user_page(None, STATUS_NO_USER, token), content_type=HTML)
+        return Reply(body=pages.user_page(self.builder.user_info(row), 0, token), content_type=HTML)
+
+    def media(self, request: Request, found: re.Match) -> Reply:
+        """The video file (made on first request); 404 for gone videos, 403 for private ones."""
+        video_id = found.group(1)
+        status = self._status_of(video_id)
+        if status == STATUS_GONE:
+            return Reply(404, pages.error_page(404, "Not Found"), HTML)
+        if status == STATUS_PRIVATE:
+            return Reply(403, pages.error_page(403, "Forbidden"), HTML)
+        return Reply(file=self.world.media_path(video_id), content_type="video/mp4",
+                     headers={"Accept-Ranges": "bytes", "Cache-Control": "max-age=3600"})

@@ -1,0 +1,1 @@
+"""The site's page templates and scripts (package data)."""
