@@ -86,13 +86,17 @@ def count(value: Any, name: str) -> int | None:
     Integers, integral floats and digit strings ("1300000", as ``statsV2`` gives
     them) are accepted; an empty string counts as absent.
     """
+    kind = type(value)
+    if kind is int:
+        return value if 0 <= value <= MAX_COUNT else _checked(value, name)
+    if kind is str:
+        # the common case first: plain ASCII digits
+        if value.isdigit() and value.isascii():
+            return _checked(int(value), name)
+        return _count_from_text(value, name)
     if value is None:
         return None
-    if type(value) is int:
-        return _checked(value, name)
-    if isinstance(value, str):
-        return _count_from_text(value, name)
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+    if kind is float and math.isfinite(value) and value.is_integer():
         return _checked(int(value), name)
     raise ParseError("non_numeric_count", f"{name}={value!r:.40}")
 
@@ -126,9 +130,12 @@ def best_count(name: str, *values: Any) -> int | None:
         if value is None:
             continue
         try:
-            return count(value, name)
+            found = count(value, name)
         except ParseError as exc:
             problem = problem or exc
+            continue
+        if found is not None:
+            return found
     if problem is not None:
         raise problem
     return None

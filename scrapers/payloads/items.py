@@ -124,34 +124,30 @@ def _web_item(item: dict[str, Any]) -> ParsedItem:
     # in SIGI_STATE's ItemModule, "author" is the handle and the ids sit beside it
     handle = text(author.get("uniqueId")) or text(item.get("author"))
     author_id = digits_id(author.get("id")) or digits_id(item.get("authorId"))
-    followers = _web_author_count(item, "followerCount")
+    a2, a1 = obj(item, "authorStatsV2"), obj(item, "authorStats")
+    followers = best_count("followerCount", a2.get("followerCount"), a1.get("followerCount"))
     author_rec = _author(
         author_id, handle=handle, followers=followers,
         nickname=text(author.get("nickname")) or text(item.get("nickname")),
         sec_uid=text(author.get("secUid")) or text(item.get("authorSecId")),
-        following=_web_author_count(item, "followingCount"),
-        hearts=_web_author_count(item, "heartCount", "heart"),
-        video_count=_web_author_count(item, "videoCount"),
+        following=best_count("followingCount", a2.get("followingCount"), a1.get("followingCount")),
+        hearts=best_count("heartCount", a2.get("heartCount"), a1.get("heartCount"), a1.get("heart")),
+        video_count=best_count("videoCount", a2.get("videoCount"), a1.get("videoCount")),
         verified=flag(author.get("verified")),
     )
     video = _web_video(item, vid, author_id, handle)
     return _finish(video, author_rec, _web_metrics(item, followers), item, ITEM)
 
 
-def _web_author_count(item: dict[str, Any], *names: str) -> int | None:
-    v2, v1 = obj(item, "authorStatsV2"), obj(item, "authorStats")
-    return best_count(names[0], *(v2.get(n) for n in names), *(v1.get(n) for n in names))
-
-
 def _web_metrics(item: dict[str, Any], followers: int | None) -> MetricRecord | None:
     v2, v1 = obj(item, "statsV2"), obj(item, "stats")
-
-    def pick(name: str) -> int | None:
-        return best_count(name, v2.get(name), v1.get(name))
-
     return _metrics(
-        plays=pick("playCount"), likes=pick("diggCount"), comments=pick("commentCount"),
-        shares=pick("shareCount"), saves=pick("collectCount"), author_followers=followers,
+        plays=best_count("playCount", v2.get("playCount"), v1.get("playCount")),
+        likes=best_count("diggCount", v2.get("diggCount"), v1.get("diggCount")),
+        comments=best_count("commentCount", v2.get("commentCount"), v1.get("commentCount")),
+        shares=best_count("shareCount", v2.get("shareCount"), v1.get("shareCount")),
+        saves=best_count("collectCount", v2.get("collectCount"), v1.get("collectCount")),
+        author_followers=followers,
     )
 
 
