@@ -10,19 +10,21 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from core.records import AuthorRecord, MetricRecord, ParsedItem, Provenance
+from core.records import AuthorRecord, MetricRecord, ParsedItem, Provenance, VideoRecord
 from db.models import Author, CatalogMeta, CrawlRun, MetricObservation, Snapshot, Video
 from db.types import utcnow
 from db.upsert import BATCH_ROWS, batched, dialect_insert, insert_new, upsert
 
 AUTHOR_STATS = ("followers", "following", "hearts", "video_count")
+AUTHOR_FIELDS = tuple(f.name for f in fields(AuthorRecord))
+VIDEO_FIELDS = tuple(f.name for f in fields(VideoRecord))
 METRIC_FIELDS = ("plays", "likes", "comments", "shares", "saves", "author_followers")
 
 
@@ -73,15 +75,21 @@ def write_batch(conn: Connection, items: Sequence[ParsedItem], source: str, obse
     return counts
 
 
+def _shallow(record: Any, names: Sequence[str]) -> dict[str, Any]:
+    # dataclasses.asdict deep-copies every value; these rows are consumed at once
+    return {name: getattr(record, name) for name in names}
+
+
 def _merge_authors(records: Iterable[AuthorRecord]) -> dict[str, AuthorRecord]:
     merged: dict[str, AuthorRecord] = {}
     for rec in records:
         old = merged.get(rec.id)
-        if old is None:
-            merged[rec.id] = rec
+        if old is None or old == rec:
+            merged[rec.id] = rec if old is None else old
         else:
-            new = asdict(rec)
-            merged[rec.id] = AuthorRecord(**{k: (new[k] if new[k] is not None else v) for k, v in asdict(old).items()})
+            merged[rec.id] = AuthorRecord(
+                **{n: (v if (v := getattr(rec, n)) is not None else getattr(old, n)) for n in AUTHOR_FIELDS}
+            )
     return merged
 
 
@@ -103,7 +111,7 @@ def _upsert_authors(conn: Connection, records: list[AuthorRecord], now: datetime
 
 
 def _author_row(rec: AuthorRecord, now: datetime) -> dict[str, Any]:
-    row = asdict(rec)
+    row = _shallow(rec, AUTHOR_FIELDS)
     row["account_created_at"] = row.pop("created_at")
     has_stats = any(row[c] is not None for c in AUTHOR_STATS)
     row["stats_provenance"] = Provenance.OBSERVED.value if has_stats else None
@@ -118,7 +126,7 @@ def _existing_video_ids(conn: Connection, ids: list[str]) -> set[str]:
 
 
 def _video_row(item: ParsedItem, now: datetime) -> dict[str, Any]:
-    row = asdict(item.video)
+    row = _shallow(item.video, VIDEO_FIELDS)
     row.pop("author_handle")
     row["hashtags"] = list(row["hashtags"]) or None
     row["raw"] = item.raw
