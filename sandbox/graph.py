@@ -19,6 +19,8 @@ import pandas as pd
 SLOT_SOURCES = np.array([0.55, 0.10, 0.12, 0.23])
 MIN_RELATED, MAX_RELATED = 16, 48
 EMPTY_RATE = 0.01
+#: rows drawn at a time, so a large world's candidate matrices stay small
+CHUNK = 32_768
 
 
 @dataclass(frozen=True)
@@ -44,51 +46,66 @@ def related_graph(videos: pd.DataFrame, rng: np.random.Generator) -> RelatedGrap
         return RelatedGraph(np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int64))
     lengths = rng.integers(MIN_RELATED, MAX_RELATED + 1, n)
     lengths[rng.random(n) < EMPTY_RATE] = 0
+    pools = _Pools(videos)
+    lists = [_chunk(pools, rng, np.arange(start, min(start + CHUNK, n)), lengths) for start in range(0, n, CHUNK)]
+    targets = np.concatenate([t for t, _ in lists])
+    counts = np.concatenate([c for _, c in lists])
+    return RelatedGraph(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), targets.astype(np.int64))
+
+
+def _chunk(pools: _Pools, rng: np.random.Generator, rows: np.ndarray, lengths: np.ndarray):
     width = MAX_RELATED + 16  # spare draws make up for duplicates and self-links
-    candidates = _draw_candidates(videos, rng, width)
-    candidates[candidates == np.arange(n)[:, None]] = -1
+    candidates = pools.draw(rows, rng, width)
+    candidates[candidates == rows[:, None]] = -1
     candidates[_later_repeats(candidates)] = -1
     valid = candidates >= 0
-    keep = valid & (np.cumsum(valid, axis=1) <= lengths[:, None])
-    counts = keep.sum(axis=1)
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return RelatedGraph(offsets, candidates[keep].astype(np.int64))
+    keep = valid & (np.cumsum(valid, axis=1) <= lengths[rows, None])
+    return candidates[keep], keep.sum(axis=1)
 
 
-def _draw_candidates(videos: pd.DataFrame, rng: np.random.Generator, width: int) -> np.ndarray:
-    n = len(videos)
-    weight = np.sqrt(videos["plays"].to_numpy(dtype=float) + 1.0)
-    source = rng.choice(len(SLOT_SOURCES), (n, width), p=SLOT_SOURCES)
-    u = rng.random((n, width))
-    category = pd.Categorical(videos["category"]).codes.astype(np.int64)
-    top = np.argsort(-videos["plays"].to_numpy(), kind="stable")[: max(10, n // 20)]
-    drawn = np.stack([
-        _weighted_in_group(category, weight, u),
-        _uniform_in_group(videos["author_row"].to_numpy(dtype=np.int64), u),
-        top[np.minimum((u * len(top)).astype(np.int64), len(top) - 1)],
-        np.minimum((u * n).astype(np.int64), n - 1),
-    ])
-    return np.take_along_axis(drawn, source[None], axis=0)[0]
+class _Pools:
+    """Where related videos come from: each category's and author's videos, the most played, everyone."""
+
+    def __init__(self, videos: pd.DataFrame) -> None:
+        self.n = len(videos)
+        plays = videos["plays"].to_numpy(dtype=float)
+        self.category = _Groups(pd.Categorical(videos["category"]).codes.astype(np.int64), np.sqrt(plays + 1.0))
+        self.author = _Groups(videos["author_row"].to_numpy(dtype=np.int64), None)
+        self.top = np.argsort(-plays, kind="stable")[: max(10, self.n // 20)]
+
+    def draw(self, rows: np.ndarray, rng: np.random.Generator, width: int) -> np.ndarray:
+        """``width`` candidates for each row, each slot from a source drawn by ``SLOT_SOURCES``."""
+        source = rng.choice(len(SLOT_SOURCES), (len(rows), width), p=SLOT_SOURCES)
+        u = rng.random((len(rows), width))
+        drawn = np.stack([
+            self.category.draw(rows, u),
+            self.author.draw(rows, u),
+            self.top[np.minimum((u * len(self.top)).astype(np.int64), len(self.top) - 1)],
+            np.minimum((u * self.n).astype(np.int64), self.n - 1),
+        ])
+        return np.take_along_axis(drawn, source[None], axis=0)[0]
 
 
-def _weighted_in_group(group: np.ndarray, weight: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """For each row's uniforms, a member of the row's group drawn with probability ∝ weight."""
-    order = np.argsort(group, kind="stable")
-    cumulative = np.cumsum(weight[order])
-    first = np.searchsorted(group[order], group, side="left")
-    last = np.searchsorted(group[order], group, side="right") - 1
-    low = np.where(first > 0, cumulative[np.maximum(first - 1, 0)], 0.0)
-    target = low[:, None] + u * (cumulative[last] - low)[:, None]
-    position = np.clip(np.searchsorted(cumulative, target, side="right"), first[:, None], last[:, None])
-    return order[position]
+class _Groups:
+    """Members of each row's group, drawn by uniforms: with probability ∝ weight, or uniformly."""
 
+    def __init__(self, group: np.ndarray, weight: np.ndarray | None) -> None:
+        self.order = np.argsort(group, kind="stable")
+        ordered = group[self.order]
+        self.first = np.searchsorted(ordered, group, side="left")
+        self.last = np.searchsorted(ordered, group, side="right") - 1
+        self.cumulative = None if weight is None else np.cumsum(weight[self.order])
 
-def _uniform_in_group(group: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """For each row's uniforms, a member of the row's group drawn uniformly."""
-    order = np.argsort(group, kind="stable")
-    first = np.searchsorted(group[order], group, side="left")
-    size = np.searchsorted(group[order], group, side="right") - first
-    return order[first[:, None] + np.minimum((u * size[:, None]).astype(np.int64), size[:, None] - 1)]
+    def draw(self, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """One member of ``rows[i]``'s group per uniform in ``u[i]``."""
+        first, last = self.first[rows][:, None], self.last[rows][:, None]
+        if self.cumulative is None:
+            position = first + np.minimum((u * (last - first + 1)).astype(np.int64), last - first)
+        else:
+            low = np.where(first > 0, self.cumulative[np.maximum(first - 1, 0)], 0.0)
+            target = low + u * (self.cumulative[last] - low)
+            position = np.clip(np.searchsorted(self.cumulative, target, side="right"), first, last)
+        return self.order[position]
 
 
 def _later_repeats(matrix: np.ndarray) -> np.ndarray:

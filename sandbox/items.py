@@ -48,20 +48,17 @@ class ItemBuilder:
         self.authors = {name: column.tolist() for name, column in world.authors.items()}
         self.tags, _, self._tag_index_of = vocab.tag_table()
         self.tag_ids = [vocab.stable_id(f"tag:{name}", 5 + i % 10) for i, name in enumerate(self.tags)]
-        self._items: dict[int, dict[str, Any]] = {}
         self._bytes: dict[int, bytes] = {}
 
     def item(self, row: int) -> dict[str, Any]:
-        """The ``itemStruct`` of video row ``row``."""
-        if row not in self._items:
-            self._items[row] = self._build_item(row)
-        return self._items[row]
+        """The ``itemStruct`` of video row ``row`` (a fresh dict: callers may change it)."""
+        return self._build_item(row)
 
     def item_bytes(self, row: int) -> bytes:
         """The ``itemStruct`` of ``row`` serialised once (the site joins these into responses)."""
         cached = self._bytes.get(row)
         if cached is None:
-            cached = self._bytes[row] = orjson.dumps(self.item(row))
+            cached = self._bytes[row] = orjson.dumps(self._build_item(row))
         return cached
 
     def _build_item(self, row: int) -> dict[str, Any]:
@@ -136,8 +133,11 @@ class ItemBuilder:
 
     def _music(self, row: int) -> dict[str, Any]:
         v = self.videos
+        cover = f"{self.base}/cover/m{v['music_id'][row]}.png"
+        # no audio-only files are served: the sound's URL is empty, as for sounds the platform has pulled
         return {
-            "id": v["music_id"][row], "title": v["music_title"][row], "authorName": v["music_author"][row],
+            "id": v["music_id"][row], "title": v["music_title"][row], "playUrl": "",
+            "coverThumb": cover, "coverMedium": cover, "coverLarge": cover, "authorName": v["music_author"][row],
             "original": bool(v["music_original"][row]), "duration": int(v["music_duration"][row]), "album": "",
         }
 

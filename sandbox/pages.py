@@ -51,27 +51,28 @@ def home_page(ms_token: str, world_name: str, count: int = HOME_COUNT, universal
     return _fill("home.html", {"MS_TOKEN": ms_token, "WORLD": html.escape(world_name), "COUNT": str(count), "UNIVERSAL": universal})
 
 
-def video_page(video_id: str, handle: str, canonical: str, item: dict[str, Any] | None, status: int,
-               ms_token: str, universal_json: str | None = None) -> bytes:
+def video_page(video_id: str, handle: str, canonical: str, status: int, ms_token: str, universal_json: str,
+               title: str = "", media_url: str = "") -> bytes:
     """A video page: the item (or just a statusCode) in the rehydration data; related videos fetched after load."""
-    universal = universal_json or script_json(video_universal(item, status))
-    title = (item or {}).get("desc") or ("Video currently unavailable" if status else f"Video {video_id}")
-    media = (item or {}).get("video", {}).get("playAddr", "")
+    title = title or ("Video currently unavailable" if status else f"Video {video_id}")
     return _fill("video.html", {
         "MS_TOKEN": ms_token, "TITLE": html.escape(title), "CANONICAL": html.escape(canonical),
-        "HANDLE": html.escape(handle), "MEDIA": html.escape(media), "VIDEO_ID": video_id,
+        "HANDLE": html.escape(handle), "MEDIA": html.escape(media_url), "VIDEO_ID": video_id,
         "STATUS_TEXT": "" if status == 0 else f"statusCode {status}",
-        "AVAILABLE": "true" if status == 0 else "false", "UNIVERSAL": universal,
+        "AVAILABLE": "true" if status == 0 else "false", "UNIVERSAL": universal_json,
     })
 
 
-def video_universal(item: dict[str, Any] | None, status: int) -> dict[str, Any]:
-    """``__DEFAULT_SCOPE__`` of a video page: ``webapp.video-detail`` with ``itemInfo.itemStruct`` and ``statusCode``."""
-    detail: dict[str, Any] = {"statusCode": status, "statusMsg": ""}
-    if item is not None and status == 0:
-        detail["itemInfo"] = {"itemStruct": item}
-        detail["shareMeta"] = {"title": item.get("desc", ""), "desc": item.get("desc", "")}
-    return {"__DEFAULT_SCOPE__": {"webapp.app-context": app_context(), "webapp.video-detail": detail}}
+def video_universal(item_json: bytes | None, status: int, desc: str = "") -> str:
+    """``__DEFAULT_SCOPE__`` of a video page as script-safe JSON: ``webapp.video-detail`` with
+    ``itemInfo.itemStruct`` (spliced from the item's serialised bytes) and ``statusCode``."""
+    context = orjson.dumps(app_context()).decode()
+    detail = f'"statusCode":{status},"statusMsg":""'
+    if item_json is not None and status == 0:
+        share = orjson.dumps({"title": desc, "desc": desc}).decode()
+        detail += f',"itemInfo":{{"itemStruct":{item_json.decode()}}},"shareMeta":{share}'
+    text = f'{{"__DEFAULT_SCOPE__":{{"webapp.app-context":{context},"webapp.video-detail":{{{detail}}}}}}}'
+    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
 def user_page(user_info: dict[str, Any] | None, status: int, ms_token: str) -> bytes:

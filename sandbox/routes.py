@@ -66,9 +66,9 @@ class Route:
     handler: Callable[[Request, re.Match], Reply]
 
 
-def status_body(code: int, **extra: Any) -> bytes:
+def status_body(status: int, **extra: Any) -> bytes:
     """A JSON answer with only a status (and whatever ``extra`` holds)."""
-    return orjson.dumps({"statusCode": code, "status_code": code, "statusMsg": "", "status_msg": "", **extra})
+    return orjson.dumps({"statusCode": status, "status_code": status, "statusMsg": "", "status_msg": "", **extra})
 
 
 def _int(query: dict[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -87,7 +87,6 @@ class Routes:
         self.builder = world.item_builder(base_url)
         self._positions: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._page_json: dict[int, str] = {}
         self.table: list[tuple[re.Pattern, Route]] = [
             (re.compile(p), Route(name, cls, handler)) for p, name, cls, handler in (
                 (r"^/(?:foryou|en)?/?$", "home", None, self.home),
@@ -219,12 +218,13 @@ class Routes:
         token = request.cookies.get("msToken") or self.new_token()
         canonical = f"{self.base_url}/@{handle}/video/{video_id}"
         if status:
-            body = pages.video_page(video_id, handle, canonical, None, status, token)
-            return Reply(body=body, content_type=HTML)
+            universal = pages.video_universal(None, status)
+            return Reply(body=pages.video_page(video_id, handle, canonical, status, token, universal), content_type=HTML)
         row = self.world.row(video_id)
-        if row not in self._page_json:
-            self._page_json[row] = pages.script_json(pages.video_universal(self.builder.item(row), 0))
-        body = pages.video_page(video_id, handle, canonical, self.builder.item(row), 0, token, self._page_json[row])
+        caption = self.builder.videos["caption"][row]
+        universal = pages.video_universal(self.builder.item_bytes(row), 0, caption)
+        body = pages.video_page(video_id, handle, canonical, 0, token, universal, caption,
+                                f"{self.base_url}/media/{video_id}.mp4")
         return Reply(body=body, content_type=HTML)
 
     def user_page(self, request: Request, found: re.Match) -> Reply:

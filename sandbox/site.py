@@ -80,7 +80,7 @@ class Site:
 
     def start(self) -> Site:
         """Serves in a background thread; returns self."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-site", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="sandbox-site", daemon=True)
         self._thread.start()
         return self
 

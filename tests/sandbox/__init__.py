@@ -1,0 +1,1 @@
+"""Tests of the sandbox: the world, its site, its faults and its media."""
