@@ -1,9 +1,10 @@
 """A crawl's rows: the run (parameters, resumable state, counters), its members and its edges.
 
-Each crawl step is committed by ``commit_step`` in one transaction — the fetched
+Crawl steps are committed by ``commit_steps`` in one transaction — the fetched
 records (through ``db.catalog.write_batch``), the new members, the edges, the
-expanded mark and the run's state — so that a crash between steps loses nothing
-and a crash inside one leaves nothing half-written. All writes are set-based.
+expanded marks and the run's state after the last of them — so that a crash
+leaves the run exactly at a step boundary, nothing half-written. All writes are
+set-based.
 """
 
 from __future__ import annotations
@@ -89,19 +90,19 @@ def load_members(engine: Engine, run_id: int) -> list[dict[str, Any]]:
         return [dict(r) for r in conn.execute(query.where(t.c.run_id == run_id).order_by(t.c.seq)).mappings()]
 
 
-def commit_step(
+def commit_steps(
     engine: Engine,
     run_id: int,
     *,
     items: Sequence[ParsedItem],
     members: Sequence[Mapping[str, Any]],
     edges: Sequence[Mapping[str, Any]],
-    expanded: str | None,
+    expanded: Sequence[str],
     state: Mapping[str, Any],
     stats: Mapping[str, Any],
     observed_at: datetime | None = None,
 ) -> None:
-    """Stores one crawl step in one transaction."""
+    """Stores one or more consecutive crawl steps in one transaction, with the state after the last."""
     now = utcnow()
     with engine.begin() as conn:
         if items:
@@ -111,9 +112,9 @@ def commit_step(
         if edges:
             rows = [{"run_id": run_id, "discovered_at": now, **e} for e in edges]
             insert_new(conn, Edge.__table__, rows, key=["run_id", "parent_id", "child_id"])
-        if expanded is not None:
+        if expanded:
             t = CrawlItem.__table__
-            conn.execute(sa.update(t).where(t.c.run_id == run_id, t.c.video_id == expanded).values(expanded_at=now))
+            conn.execute(sa.update(t).where(t.c.run_id == run_id, t.c.video_id.in_(list(expanded))).values(expanded_at=now))
         _update_run(conn, run_id, state=dict(state), stats=dict(stats))
 
 

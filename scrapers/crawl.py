@@ -26,12 +26,14 @@ from core.records import ParsedItem
 from scrapers.frontier import Frontier, Member
 from scrapers.politeness import Politeness, RateLimiter, RetryPolicy
 from scrapers.sinks import EdgeRecord, Sink, Step
-from scrapers.source import Blocked, Page, Skip, Source, SourceError, TransientError
+from scrapers.source import Blocked, Page, Skip, Source, SourceError, TransientError, Withheld
 
 #: related videos asked per request (the web app asks 16)
 RELATED_PAGE = 16
 #: hard cap on related pages per expansion: the platform's hasMore is not to be trusted
 MAX_RELATED_PAGES = 3
+#: times a withheld post (statusCode 10204) is asked before the session itself is checked
+WITHHELD_ATTEMPTS = 3
 #: feed pages per request and consecutive feed pages with nothing new before seeding gives up
 FEED_PAGE = 30
 MAX_STALE_FEED_PAGES = 3
@@ -121,8 +123,11 @@ class Crawler:
         on_step: Callable[[Crawler], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        redact: Callable[[str], str] = str,
     ) -> None:
         self.source, self.frontier, self.sink, self.params = source, frontier, sink, params
+        #: scrubs secrets out of messages before they are stored or shown
+        self.redact = redact
         self.politeness = politeness or Politeness()
         self.progress = progress or CrawlProgress()
         self.stats = stats or CrawlStats()
@@ -160,6 +165,7 @@ class Crawler:
         finally:
             self.stats.retries = self._carried_retries + self._retry.retries
             self._tick()
+            reason = self.redact(reason)
             self.sink.finish(status, reason, self.stats.as_dict())
         return CrawlResult(status, reason, self.stats, len(self.frontier), self._depths())
 
@@ -187,7 +193,7 @@ class Crawler:
 
     def _seed_step(self) -> None:
         cursor = self.progress.feed_cursor
-        page = self._fetch(lambda: self.source.feed(FEED_PAGE, cursor))
+        page = self._feed(cursor)
         self.stats.feed_pages += 1
         want = min(self.params.seed, self.params.max_videos) - len(self.frontier)
         joined = self.frontier.admit([i.video.id for i in page.items], None, want)
@@ -201,9 +207,16 @@ class Crawler:
 
     # -- expanding -----------------------------------------------------------------------------
 
+    def _feed(self, cursor: str | int | None) -> Page:
+        try:
+            return self._fetch(lambda: self.source.feed(FEED_PAGE, cursor))
+        except Withheld as exc:
+            # the feed is about no post in particular: withholding it means this address is blocked
+            raise Blocked(f"IP blocked — {exc}", reason="ip_blocked") from None
+
     def _expand_step(self, vid: str) -> None:
         try:
-            related = self._related(vid)
+            related = self._related_confirmed(vid)
         except Skip as exc:
             self.stats.skips[exc.reason] += 1
             self._commit(Step(expanded=vid, skip_reason=exc.reason))
@@ -214,6 +227,19 @@ class Crawler:
         edges = [EdgeRecord(vid, i.video.id, self.frontier.depth(i.video.id)) for i in members]
         self.stats.expanded += 1
         self._commit(Step(items=members, joined=joined, edges=edges, expanded=vid))
+
+    def _related_confirmed(self, vid: str) -> list[ParsedItem]:
+        """The related videos; a post that stays withheld is gone if the feed still answers, else a block."""
+        withheld = Withheld(f"related of {vid}")
+        for attempt in range(WITHHELD_ATTEMPTS):
+            if attempt:
+                self._retry.retries["withheld"] += 1
+            try:
+                return self._related(vid)
+            except Withheld as exc:
+                withheld = exc
+        self._feed(None)  # raises Blocked when the feed is withheld too
+        raise withheld
 
     def _related(self, vid: str) -> list[ParsedItem]:
         """Up to ``fanout`` distinct related videos, following hasMore at most MAX_RELATED_PAGES pages."""

@@ -12,9 +12,10 @@ import time
 from typing import Any
 
 from core.errors import ParseError
-from core.records import ParsedItem
-from scrapers.parse import parse_feed, read_video_page
-from scrapers.source import Blocked, NotFound, Page, SourceStats, TransientError, check_body, check_status
+from core.records import AuthorRecord, ParsedItem
+from scrapers.parse import load_json, parse_feed, parse_item, read_video_page
+from scrapers.payloads.feeds import status_code
+from scrapers.source import Blocked, NotFound, Page, SourceStats, TransientError, as_json_object, check_body, check_status
 
 
 def page_from_body(body: bytes | str | dict[str, Any] | None, what: str, stats: SourceStats) -> Page:
@@ -32,8 +33,16 @@ def page_from_body(body: bytes | str | dict[str, Any] | None, what: str, stats: 
     return Page(items=feed.items, has_more=feed.has_more, cursor=feed.cursor, skipped=[e.reason for e in feed.skipped])
 
 
+UNIVERSAL_SCRIPT = '<script id="__UNIVERSAL_DATA_FOR_REHYDRATION__" type="application/json">{}</script>'
+
+
+def as_page(universal_json: str | None) -> str | None:
+    """The page markup around a rehydration JSON a browser backend read out of the live page."""
+    return None if universal_json is None else UNIVERSAL_SCRIPT.format(universal_json)
+
+
 def item_from_page(html: str | None, what: str, stats: SourceStats) -> ParsedItem:
-    """A video page → its item; a statusCode becomes Private/NotFound, a page without data Blocked."""
+    """A video page → its item; a statusCode becomes Private/Withheld, a page without data Blocked."""
     check_body(html, what)
     start = time.perf_counter()
     try:
@@ -55,3 +64,63 @@ def _parse_failure(exc: ParseError, what: str) -> Exception:
     if exc.reason == "empty_body":
         return Blocked(f"{what}: empty response body (the site is refusing this session)", reason="empty_body")
     return TransientError(f"{what}: {exc}", reason="malformed_json")
+
+
+def item_from_detail(body: bytes | str | dict[str, Any] | None, what: str, stats: SourceStats) -> ParsedItem:
+    """An ``/api/item/detail/`` answer (``{itemInfo: {itemStruct}, statusCode}``) → its item."""
+    data = _json_object(body, what, stats)
+    check_status(status_code(data.get("statusCode")), data.get("statusMsg"), what)
+    struct = (data.get("itemInfo") or {}).get("itemStruct") if isinstance(data.get("itemInfo"), dict) else None
+    if not isinstance(struct, dict):
+        raise NotFound(f"{what}: the answer has no item", reason="not_found")
+    return _parsed(struct, what, stats)
+
+
+def author_from_user_info(user_info: Any, what: str, stats: SourceStats) -> AuthorRecord:
+    """``userInfo`` (``{user, stats, statsV2}``) → an AuthorRecord, read by the item parser's author fields."""
+    if not isinstance(user_info, dict) or not isinstance(user_info.get("user"), dict):
+        raise NotFound(f"{what}: no such account", reason="not_found")
+    # an itemStruct carries the same ``author`` + ``authorStats`` objects; the parser knows them there
+    shell = {"id": "0", "author": user_info["user"], "authorStats": user_info.get("stats"), "authorStatsV2": user_info.get("statsV2")}
+    author = _parsed(shell, what, stats).author
+    if author is None:
+        raise NotFound(f"{what}: the account has no id", reason="not_found")
+    return author
+
+
+def author_from_page(html_or_json: str | None, what: str, stats: SourceStats) -> AuthorRecord:
+    """A profile page's rehydration JSON (``webapp.user-detail``) → its account."""
+    data = _json_object(html_or_json, what, stats)
+    detail = ((data.get("__DEFAULT_SCOPE__") or {}).get("webapp.user-detail")) or {}
+    check_status(status_code(detail.get("statusCode")), detail.get("statusMsg"), what)
+    return author_from_user_info(detail.get("userInfo"), what, stats)
+
+
+def author_from_detail(body: bytes | str | dict[str, Any] | None, what: str, stats: SourceStats) -> AuthorRecord:
+    """An ``/api/user/detail/`` answer (``{userInfo, statusCode}``) → its account."""
+    data = _json_object(body, what, stats)
+    check_status(status_code(data.get("statusCode")), data.get("statusMsg"), what)
+    return author_from_user_info(data.get("userInfo"), what, stats)
+
+
+def _json_object(body: bytes | str | dict[str, Any] | None, what: str, stats: SourceStats) -> dict[str, Any]:
+    if isinstance(body, dict):
+        return body
+    check_body(body, what)
+    start = time.perf_counter()
+    try:
+        return as_json_object(load_json(body), what)  # type: ignore[arg-type]
+    except ParseError as exc:
+        raise _parse_failure(exc, what) from None
+    finally:
+        stats.parse_s += time.perf_counter() - start
+
+
+def _parsed(struct: dict[str, Any], what: str, stats: SourceStats) -> ParsedItem:
+    start = time.perf_counter()
+    try:
+        return parse_item(struct, "item")
+    except ParseError as exc:
+        raise NotFound(f"{what}: the item cannot be read ({exc})", reason=exc.reason) from None
+    finally:
+        stats.parse_s += time.perf_counter() - start

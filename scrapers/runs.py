@@ -73,6 +73,7 @@ def crawl_run(
     politeness: Politeness,
     time_budget: float | None = None,
     on_step: Callable[[Crawler], None] | None = None,
+    redact: Callable[[str], str] = str,
 ) -> CrawlResult:
     """Runs (or resumes) a catalog-held crawl from its last committed step until it stops."""
     from db.crawl_state import load_members, mark_running, owner
@@ -91,5 +92,6 @@ def crawl_run(
         CrawlStats.from_dict(record.stats),
         time_budget=time_budget,
         on_step=on_step,
+        redact=redact,
     )
     return crawler.run()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from core.errors import CurateError
 from core.records import AuthorRecord, ParsedItem
@@ -83,6 +84,18 @@ class NotFound(Skip):
     reason = "not_found"
 
 
+class Withheld(Skip):
+    """The site withholds a post (statusCode 10204). Raised by backends.
+
+    The platform sends the same code for a deleted post and for a post it will not
+    show to this address (an IP block), so the engine decides: a feed request that
+    is withheld means a block; a post withheld on repeated asking while the feed
+    still answers is gone, and skipped as ``unavailable``.
+    """
+
+    reason = "unavailable"
+
+
 class Private(Skip):
     """The video or its account is private. Raised by backends; skipped."""
 
@@ -93,6 +106,41 @@ class BackendUnavailable(CurateError):
     """A backend's browser, driver or client could not be started; says what to install."""
 
     exit_code = 3
+
+
+@dataclass(frozen=True)
+class SourceSecrets:
+    """Credentials a backend may use: they go to the site, and nowhere else (not logs, not the catalog)."""
+
+    ms_token: str | None = field(default=None, repr=False)
+    #: a Cookie header (``a=1; b=2``) or a path to a Netscape cookies.txt
+    cookies: str | None = field(default=None, repr=False)
+    proxy: str | None = field(default=None, repr=False)
+
+    def values(self) -> list[str]:
+        """Every secret string, with its URL-encoded and proxy-password forms, longest first."""
+        found = {v for v in (self.ms_token, self.cookies, self.proxy) if v}
+        parts = urlsplit(self.proxy) if self.proxy else None
+        if parts is not None:
+            found.update(v for v in (parts.username, parts.password) if v)
+        found |= {quote(v, safe="") for v in list(found)}
+        return sorted((v for v in found if len(v) >= 4), key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret replaced by ``***``."""
+        for value in self.values():
+            text = text.replace(value, "***")
+        return text
+
+
+def redact_proxy(proxy: str | None) -> str | None:
+    """A proxy URL without its credentials (``http://***@host:port``), fit to be stored."""
+    if not proxy:
+        return None
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    host = parts.hostname or ""
+    netloc = ("***@" if parts.username or parts.password else "") + host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, "", "", ""))
 
 
 @dataclass
@@ -153,8 +201,8 @@ def check_status(status_code: int | None, status_msg: str | None, what: str) -> 
 
     ``what`` names the request for the message (``related of 123``). The codes are
     the ones the platform sends and yt-dlp's TikTok extractor reads: 10000 captcha,
-    10216/10222 private post/account, 10204 not available. A code we do not know is
-    treated as a block, since the real site answers bots with new codes, not errors.
+    10216/10222 private post/account, 10204 withheld (see :class:`Withheld`). A code
+    we do not know is treated as a block: the real site answers bots with new codes.
     """
     if not status_code:
         return
@@ -164,7 +212,7 @@ def check_status(status_code: int | None, status_msg: str | None, what: str) -> 
     if status_code in (STATUS_PRIVATE, STATUS_PRIVATE_ACCOUNT):
         raise Private(msg)
     if status_code == STATUS_UNAVAILABLE:
-        raise NotFound(msg, reason="unavailable")
+        raise Withheld(f"withheld (deleted, or this address is blocked) — {msg}")
     raise Blocked(f"unexpected answer — {msg}", reason=f"status_{status_code}")
 
 

@@ -1,9 +1,239 @@
-"""Commands of the crawl group (being built)."""
+"""``curate crawl``: the recursive For-You crawl into the catalog, resumable, with a summary."""
 
 from __future__ import annotations
 
+import re
+import secrets as random_source
+from typing import TYPE_CHECKING, Any
+
 import typer
+
+from core.errors import ConfigError
+from curate.context import Context
+from curate.output import console, err_console, key_value_table, print_json
+
+if TYPE_CHECKING:
+    from scrapers.source import Source, SourceSecrets
+
+SOURCES = ("tiktokapi", "playwright", "selenium", "ytdlp")
+DEFAULTS = {"seed": 25, "fanout": 5, "max_videos": 500, "source": "tiktokapi", "timeout": 30.0}
+#: exit status of a run that stopped blocked or failed (its state is kept: resume it)
+EXIT_STOPPED = 4
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$")
+
+
+def _option(context: Context, key: str, given: Any) -> Any:
+    """The command line's value, else the config file's ``[crawl] key``, else the default."""
+    if given is not None:
+        return given
+    return context.settings.section("crawl").get(key, DEFAULTS.get(key))
+
+
+def parse_duration(text: str | None) -> float | None:
+    """``90``, ``90s``, ``10m``, ``2h`` → seconds."""
+    if text is None:
+        return None
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ConfigError(f"--time-budget {text!r}: give seconds, or a number with s, m or h (e.g. 10m)")
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+def build_source(name: str, base_url: str | None, secrets: SourceSecrets, timeout: float) -> Source:
+    """The backend named by ``--source`` (the one place that picks a backend)."""
+    if name == "tiktokapi":
+        from scrapers.backends.tiktokapi import TikTokApiSource as cls
+    elif name == "playwright":
+        from scrapers.backends.playwright import PlaywrightSource as cls
+    elif name == "selenium":
+        from scrapers.backends.selenium import SeleniumSource as cls
+    elif name == "ytdlp":
+        from scrapers.backends.ytdlp import YtdlpSource as cls
+    else:
+        raise ConfigError(f"--source {name!r}: choose one of {', '.join(SOURCES)}")
+    return cls(base_url=base_url, secrets=secrets, timeout=timeout)
+
+
+def source_secrets(context: Context, proxy: str | None) -> SourceSecrets:
+    """Token, cookies and proxy from the environment or config (``--proxy`` wins for the proxy)."""
+    from scrapers.source import SourceSecrets
+
+    found = context.settings.secrets
+    return SourceSecrets(
+        ms_token=found.get("CURATE_MS_TOKEN") or found.get("MS_TOKEN"),
+        cookies=found.get("CURATE_COOKIES"),
+        proxy=proxy or found.get("CURATE_PROXY"),
+    )
+
+
+def normalise_base_url(base_url: str | None) -> str | None:
+    """None for the real site; the URL without a trailing slash otherwise."""
+    from scrapers.source import REAL_SITE
+
+    if not base_url:
+        return None
+    base = base_url.rstrip("/")
+    if not re.match(r"^https?://[^/\s]+", base):
+        raise ConfigError(f"--base-url {base_url!r}: give an http(s) URL such as http://127.0.0.1:8765")
+    return None if base == REAL_SITE else base
+
+
+def default_rate(base_url: str | None) -> float:
+    """Politeness for the real site (and any remote one); none for a site on this machine."""
+    from scrapers.politeness import REAL_SITE_RATE
+
+    local = base_url is not None and re.match(r"^https?://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$", base_url)
+    return 0.0 if local else REAL_SITE_RATE
+
+
+def crawl(
+    ctx: typer.Context,
+    seed: int | None = typer.Option(None, "--seed", min=1, help="Videos taken from the For-You feed to start from. Default: 25."),
+    fanout: int | None = typer.Option(None, "--fanout", min=1, help="Related videos fetched per expanded video. Default: 5."),
+    max_videos: int | None = typer.Option(None, "--max-videos", min=1, help="Stop when the crawl holds this many videos. Default: 500."),
+    max_depth: int | None = typer.Option(None, "--max-depth", min=0, help="Never expand videos this deep (feed seeds are depth 0). Default: no limit."),
+    time_budget: str | None = typer.Option(None, "--time-budget", help="Stop after this long (90, 90s, 10m, 2h); resume later."),
+    random_seed: int | None = typer.Option(None, "--random-seed", help="Makes the random picks reproducible. Default: a fresh one, stored with the run."),
+    rate: float | None = typer.Option(None, "--rate", min=0, help="Requests per second, with jitter; 0 = no limit. Default: 0.5 on the real site, 0 on this machine."),
+    proxy: str | None = typer.Option(None, "--proxy", help="Proxy URL (http://user:pass@host:port). Env: CURATE_PROXY. Stored without credentials."),
+    resume: str | None = typer.Option(None, "--resume", help="Continue run RUN_ID (or 'latest') from its last committed step."),
+    source: str | None = typer.Option(None, "--source", help=f"Backend: {', '.join(SOURCES)}. Default: tiktokapi."),
+    base_url: str | None = typer.Option(None, "--base-url", help="Crawl this site instead of https://www.tiktok.com (e.g. the sandbox)."),
+    timeout: float | None = typer.Option(None, "--timeout", min=1, help="Seconds one request may take. Default: 30."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object with the summary."),
+) -> None:
+    """Crawl the For-You feed recursively into the catalog (the Viral Vision method).
+
+    Takes --seed videos from the For-You feed as a guest, then again and again
+    picks a video of this crawl at random (among those not expanded yet), fetches
+    --fanout related videos and adds the new ones one level deeper, with an edge.
+    Every step is committed with the random generator's state: after a crash,
+    a block or Ctrl-C, --resume continues exactly where the run stopped.
+    Secrets come from the environment: CURATE_MS_TOKEN, CURATE_COOKIES, CURATE_PROXY.
+
+    Example:  curate crawl --seed 25 --fanout 5 --max-videos 200 --base-url http://127.0.0.1:8765 --source playwright
+    """
+    from scrapers.politeness import Politeness
+    from scrapers.runs import crawl_run
+
+    context: Context = ctx.obj
+    given = {"seed": seed, "fanout": fanout, "max_videos": max_videos, "max_depth": max_depth, "random_seed": random_seed}
+    secrets = source_secrets(context, proxy)
+    record = _open_or_start(context, resume, given, source, base_url, rate, timeout, secrets)
+    options = record.params
+    name = _option(context, "source", source) if resume and source else record.source
+    politeness = Politeness(rate=options["rate"], timeout=options["timeout"])
+    budget = parse_duration(_option(context, "time_budget", time_budget))
+    with build_source(name, record.base_url, secrets, politeness.timeout) as src, CrawlView(record, quiet=as_json) as view:
+        result = crawl_run(context.engine, record, src, politeness, budget, view.update, secrets.redact)
+    _report(context, record.id, result, name, as_json)
+
+
+def _open_or_start(context: Context, resume, given, source, base_url, rate, timeout, secrets):
+    from scrapers.crawl import CrawlParams
+    from scrapers.runs import ResumeError, open_run, start_run
+    from scrapers.source import redact_proxy
+
+    base = normalise_base_url(_option(context, "base_url", base_url))
+    if resume:
+        record = open_run(context.engine, resume, {k: v for k, v in given.items() if v is not None})
+        if base_url is not None and base != record.base_url:
+            raise ResumeError(f"crawl run {record.id} crawls {record.base_url or 'the real site'}, not {base or 'the real site'}")
+        return record
+    name = _option(context, "source", source)
+    if name not in SOURCES:
+        raise ConfigError(f"--source {name!r}: choose one of {', '.join(SOURCES)}")
+    values = {k: _option(context, k, v) for k, v in given.items()}
+    if values["random_seed"] is None:
+        values["random_seed"] = random_source.randbelow(2**31)
+    options = {
+        "rate": float(_option(context, "rate", rate) if _option(context, "rate", rate) is not None else default_rate(base)),
+        "timeout": float(_option(context, "timeout", timeout)),
+        "proxy": redact_proxy(secrets.proxy),
+    }
+    return start_run(context.engine, name, base, CrawlParams(**values), options)
+
+
+def _report(context: Context, run_id: int, result, source: str, as_json: bool) -> None:
+    from db.crawl_state import load_run, run_summary
+
+    summary = crawl_summary(run_summary(context.engine, run_id), load_run(context.engine, run_id), result, source)
+    if as_json:
+        print_json(summary)
+    else:
+        console.print(key_value_table(f"crawl run {run_id} ({source})", _rows(summary)))
+    if result.status in ("blocked", "failed"):
+        err_console.print(f"[bold red]{result.status}:[/] {result.stop_reason} — resume with: curate crawl --resume {run_id}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_STOPPED)
+    if result.status == "interrupted" and not as_json:
+        err_console.print(f"stopped: {result.stop_reason} — resume with: curate crawl --resume {run_id}", highlight=False)
+
+
+def crawl_summary(counts: dict[str, Any], record, result, source: str) -> dict[str, Any]:
+    """The end-of-run summary, in the shape ``--json`` prints."""
+    stats = result.stats
+    wall = max(stats.wall_s, 1e-9)
+    return {
+        "run_id": record.id,
+        "status": result.status,
+        "stop_reason": result.stop_reason,
+        "source": source,
+        "base_url": record.base_url,
+        "random_seed": record.params["crawl"]["random_seed"],
+        "videos": counts["videos"],
+        "edges": counts["edges"],
+        "expanded": counts["expanded"],
+        "depths": counts["depths"],
+        "requests": stats.requests,
+        "retries": sum(stats.retries.values()),
+        "retries_by_reason": dict(stats.retries),
+        "skips": dict(stats.skips),
+        "payload_skips": dict(stats.payload_skips),
+        "missing_fields": dict(stats.missing.most_common()),
+        "seconds": round(stats.wall_s, 2),
+        "videos_per_s": round(counts["videos"] / wall, 2),
+        "own_code_share": round(max(0.0, 1 - (stats.source_s - stats.parse_s + stats.wait_s) / wall), 3),
+    }
+
+
+def _rows(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    def fmt(mapping: dict) -> str:
+        return ", ".join(f"{k}: {v:,}" for k, v in mapping.items()) or "—"
+
+    rows = [(k, summary[k]) for k in ("status", "stop_reason", "base_url", "random_seed", "videos", "edges", "expanded")]
+    rows.append(("depth histogram", fmt(summary["depths"])))
+    rows += [(k, summary[k]) for k in ("requests", "retries")]
+    rows += [("retries by reason", fmt(summary["retries_by_reason"])), ("skipped videos", fmt(summary["skips"]))]
+    rows += [("skipped payloads", fmt(summary["payload_skips"])), ("missing fields", fmt(summary["missing_fields"]))]
+    rows += [("seconds", summary["seconds"]), ("videos/s", summary["videos_per_s"])]
+    return [(k, "real site" if k == "base_url" and v is None else v) for k, v in rows]
+
+
+class CrawlView:
+    """A progress bar on stderr: videos held against --max-videos, requests, retries, depth."""
+
+    def __init__(self, record, quiet: bool = False) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.total = record.params["crawl"]["max_videos"]
+        columns = (TextColumn("crawl {task.fields[phase]}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn())
+        self.progress = Progress(*columns, console=err_console, transient=True, disable=quiet)
+        self.task = self.progress.add_task("crawl", total=self.total, phase="", info="")
+
+    def __enter__(self) -> CrawlView:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def update(self, crawler) -> None:
+        """Called after every committed step."""
+        stats = crawler.stats
+        info = f"{stats.requests} requests, {sum(stats.retries.values())} retries, {stats.expanded} expanded"
+        self.progress.update(self.task, completed=len(crawler.frontier), phase=crawler.progress.phase, info=info)
 
 
 def register(app: typer.Typer) -> None:
     """Adds the commands to ``app``."""
+    app.command()(crawl)

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from core.records import AuthorRecord, MetricRecord, ParsedItem, VideoRecord
-from scrapers.source import Blocked, NotFound, Page, Private, RateLimited, SourceStats, TransientError
+from scrapers.source import Blocked, NotFound, Page, Private, RateLimited, SourceStats, TransientError, Withheld
 
 
 def _h(*parts: object) -> int:
@@ -36,6 +36,9 @@ class FakeSource:
     transient_rate: float = 0.0
     block_after: int | None = None
     private: frozenset[str] = frozenset()
+    deleted: frozenset[str] = frozenset()
+    #: after this many requests every answer is statusCode 10204 (an IP block)
+    ipblock_after: int | None = None
     endless_related: bool = False
     #: seconds each request takes, so that a test can kill a crawl in the middle
     delay: float = 0.0
@@ -60,6 +63,8 @@ class FakeSource:
         self.calls.append(key)
         if self.block_after is not None and self.stats.requests > self.block_after:
             raise Blocked("captcha required — fake", reason="captcha")
+        if self.ipblock_after is not None and self.stats.requests > self.ipblock_after:
+            raise Withheld(f"{key}: statusCode 10204")
         attempt = self.attempts[key] = self.attempts.get(key, 0) + 1
         if self.transient_rate and _h("fault", key, attempt) % 1000 < self.transient_rate * 1000:
             if _h("kind", key, attempt) % 2:
@@ -77,6 +82,8 @@ class FakeSource:
         self._request(f"related:{video_id}:{cursor}")
         if video_id in self.private:
             raise Private(f"related of {video_id}: statusCode 10216")
+        if video_id in self.deleted:
+            raise Withheld(f"related of {video_id}: statusCode 10204")
         if self.endless_related:
             return Page(items=[], has_more=True, cursor=int(cursor or 0) + 1)
         ids = self.ids()

@@ -93,12 +93,12 @@ def test_kill_9_mid_crawl_then_resume_equals_an_uninterrupted_run(engine, catalo
     expected = FakeSource()
     _, memory = run(expected, CHILD_PARAMS)
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.scrapers.crawl_child", catalog_url, "-", "0.02"],
+        [sys.executable, "-m", "tests.scrapers.crawl_child", catalog_url, "-", "0.05"],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )
     run_id = int(child.stdout.readline())
     deadline = time.monotonic() + 60
-    while _members(engine, run_id) < 25 and time.monotonic() < deadline and child.poll() is None:
+    while _members(engine, run_id) < 1 and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.05)
     child.send_signal(signal.SIGKILL)
     child.wait()

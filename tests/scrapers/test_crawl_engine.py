@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from scrapers.crawl import MAX_RELATED_PAGES, CrawlParams, Crawler, CrawlStats, progress_from_state
+from scrapers.crawl import MAX_RELATED_PAGES, WITHHELD_ATTEMPTS, CrawlParams, Crawler, CrawlStats, progress_from_state
 from scrapers.frontier import Member, RandomFrontier
 from scrapers.politeness import Politeness
 from scrapers.sinks import MemorySink
@@ -120,6 +120,27 @@ def test_private_videos_are_skipped_with_a_reason():
     assert result.stats.skips["private"] > 0
     assert set(sink.skipped.values()) == {"private"}
     assert not any(e.parent_id in sink.skipped for e in sink.edges)
+
+
+def test_deleted_videos_are_asked_again_then_skipped_while_the_feed_answers():
+    ids = FakeSource().ids()
+    source = FakeSource(deleted=frozenset(ids[::3]))
+    result, sink = run(source)
+    assert result.status == "finished"
+    assert result.stats.skips["unavailable"] == len(set(sink.skipped) & set(ids[::3])) > 0
+    asked = Counter(c for c in source.calls if c.startswith("related:"))
+    assert all(asked[f"related:{v}:None"] == WITHHELD_ATTEMPTS for v in sink.skipped)
+    assert result.stats.retries["withheld"] == (WITHHELD_ATTEMPTS - 1) * len(sink.skipped)
+
+
+@pytest.mark.parametrize("after", [0, 6])
+def test_an_ip_block_stops_the_run_as_blocked_and_it_resumes(after):
+    _, clean = run(FakeSource())
+    result, sink = run(FakeSource(ipblock_after=after))
+    assert result.status == "blocked" and result.stop_reason.startswith("IP blocked")
+    assert not sink.skipped, "a blocked session must not be mistaken for deleted videos"
+    final, sink = resume(FakeSource(), PARAMS, sink)
+    assert final.status == "finished" and graph(sink) == graph(clean)
 
 
 def test_related_paging_is_bounded_even_when_the_site_says_has_more_forever():

@@ -1,0 +1,91 @@
+"""What the browser-driven backends share: Debian's Chromium, its quiet flags, the site's paths, credentials."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from scrapers.source import REAL_SITE, BackendUnavailable, SourceSecrets
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+#: flags that keep Chromium from phoning home or doing work a crawl does not need (FACTS.md)
+QUIET_FLAGS = (
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--blink-settings=imagesEnabled=false",
+    "--mute-audio",
+)
+#: media the crawl never needs the browser to load
+BLOCKED_URLS = ("*.mp4", "*.webm", "*.m3u8", "*.jpg", "*.jpeg", "*.png", "*.webp", "*.gif", "*/media/*", "*video/tos/*")
+
+FEED_PATH = "/api/recommend/item_list/"
+RELATED_PATH = "/api/related/item_list/"
+DETAIL_PATH = "/api/item/detail/"
+USER_PATH = "/api/user/detail/"
+
+
+def chromium_path() -> str:
+    """Debian's Chromium, or BackendUnavailable saying how to install it."""
+    return _program(CHROMIUM, "chromium", "apt-get install chromium (./run does)")
+
+
+def chromedriver_path() -> str:
+    """Debian's ChromeDriver, or BackendUnavailable saying how to install it."""
+    return _program(CHROMEDRIVER, "chromedriver", "apt-get install chromium-driver (./run does)")
+
+
+def _program(path: str, name: str, hint: str) -> str:
+    if Path(path).exists():
+        return path
+    found = shutil.which(name)
+    if found:
+        return found
+    raise BackendUnavailable(f"{name} not found at {path}: {hint}")
+
+
+def video_page_url(site: str, video_id: str, handle: str | None) -> str:
+    """A video's page; ``@_`` stands for an unknown handle, as the platform's own share links do."""
+    return f"{site}/@{handle or '_'}/video/{video_id}"
+
+
+def host_of(site: str) -> str:
+    """The host name of a site URL (cookie domain)."""
+    return urlsplit(site).hostname or ""
+
+
+def cookie_pairs(secrets: SourceSecrets) -> list[tuple[str, str]]:
+    """Cookies to set in a browser: ``CURATE_COOKIES`` (``a=1; b=2``) and the msToken."""
+    pairs: list[tuple[str, str]] = []
+    if secrets.cookies and not Path(secrets.cookies).is_file():
+        for part in secrets.cookies.split(";"):
+            name, sep, value = part.strip().partition("=")
+            if sep and name:
+                pairs.append((name, value))
+    if secrets.ms_token:
+        pairs.append(("msToken", secrets.ms_token))
+    return pairs
+
+
+def playwright_proxy(proxy: str | None) -> dict[str, str] | None:
+    """Playwright's proxy settings from a URL with optional credentials."""
+    if not proxy:
+        return None
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    settings = {"server": f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")}
+    if parts.username:
+        settings["username"] = parts.username
+    if parts.password:
+        settings["password"] = parts.password
+    return settings
+
+
+def site_of(base_url: str | None) -> str:
+    """The site a backend talks to."""
+    return (base_url or REAL_SITE).rstrip("/")

@@ -1,0 +1,173 @@
+"""The ``playwright`` backend: a real Chromium drives the site's pages; we read what the pages fetch.
+
+The home page fetches the For-You feed after load and on scroll; a video page
+carries its item in ``__UNIVERSAL_DATA_FOR_REHYDRATION__`` and fetches its related
+videos beside the player. This backend opens those pages and takes the answers
+of the page's own requests (``expect_request`` → ``response``), as a person's
+browser would receive them. One browser, one context and one page serve the whole
+crawl; images and media are blocked at the network layer (CDP), since a crawl
+needs JSON only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from core.records import AuthorRecord, ParsedItem
+from scrapers.backends.browser import (
+    BLOCKED_URLS, FEED_PATH, QUIET_FLAGS, RELATED_PATH, chromium_path, cookie_pairs, playwright_proxy, site_of, video_page_url,
+)
+from scrapers.responses import as_page, author_from_page, item_from_page, page_from_body
+from scrapers.source import BackendUnavailable, Blocked, Page, SourceSecrets, SourceStats, TransientError, classify_http
+
+UNIVERSAL_TEXT = "() => { const s = document.getElementById('__UNIVERSAL_DATA_FOR_REHYDRATION__'); return s ? s.textContent : null; }"
+SCROLL_TO_END = "() => window.scrollTo(0, document.body.scrollHeight)"
+
+
+class PlaywrightSource:
+    """A Chromium session on the site, driven page by page."""
+
+    name = "playwright"
+
+    def __init__(self, base_url: str | None = None, secrets: SourceSecrets | None = None, timeout: float = 30.0) -> None:
+        self.site = site_of(base_url)
+        self.secrets = secrets or SourceSecrets()
+        self.timeout_ms = timeout * 1000
+        self.stats = SourceStats()
+        self._handles: dict[str, str] = {}
+        self._on_home = False
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    def __enter__(self) -> PlaywrightSource:
+        try:
+            from playwright.sync_api import Error as PlaywrightError
+            from playwright.sync_api import sync_playwright
+        except ImportError as exc:
+            raise BackendUnavailable(f"playwright is not installed ({exc}): pip install playwright") from None
+        self._errors: tuple[type[BaseException], ...] = (PlaywrightError,)
+        self._pw = sync_playwright().start()
+        try:
+            self._open()
+        except PlaywrightError as exc:
+            self.__exit__()
+            raise BackendUnavailable(f"Chromium did not start: {self.secrets.redact(str(exc).splitlines()[0])}") from None
+        return self
+
+    def _open(self) -> None:
+        args = {"executable_path": chromium_path(), "headless": True, "args": list(QUIET_FLAGS)}
+        self._browser = self._pw.chromium.launch(**args, proxy=playwright_proxy(self.secrets.proxy))
+        self._context = self._browser.new_context(locale="en-US")
+        cookies = [{"name": n, "value": v, "url": self.site + "/"} for n, v in cookie_pairs(self.secrets)]
+        if cookies:
+            self._context.add_cookies(cookies)
+        self._page = self._context.new_page()
+        self._page.set_default_timeout(self.timeout_ms)
+        cdp = self._context.new_cdp_session(self._page)
+        cdp.send("Network.enable")
+        cdp.send("Network.setBlockedURLs", {"urls": list(BLOCKED_URLS)})
+
+    def __exit__(self, *exc: object) -> None:
+        for closer in ("_context", "_browser"):
+            try:
+                getattr(self, closer).close()
+            except Exception:  # noqa: BLE001 - closing a dead browser must not hide the real error
+                pass
+        if getattr(self, "_pw", None) is not None:
+            self._pw.stop()
+            self._pw = None
+
+    # -- the protocol ----------------------------------------------------------------------------
+
+    def feed(self, count: int, cursor: str | int | None = None) -> Page:
+        """The page's own feed request: after loading the home page, then after each scroll to the end."""
+        what = "the For-You feed"
+        if cursor is None or not self._on_home:
+            body = self._navigate(self.site + "/", what, wait_for=FEED_PATH)
+            self._on_home = True
+        else:
+            body = self._capture(FEED_PATH, what, lambda: self._page.evaluate(SCROLL_TO_END))
+        return self._remember(page_from_body(body, what, self.stats))
+
+    def related(self, video_id: str, count: int, cursor: str | int | None = None) -> Page:
+        """The related list a video page fetches after load (its first page: the page asks no more)."""
+        if cursor is not None:
+            return Page(items=[], has_more=False)
+        what = f"related of {video_id}"
+        url = video_page_url(self.site, video_id, self._handles.get(video_id))
+        body = self._navigate(url, what, wait_for=RELATED_PATH, check_page=True)
+        return self._remember(page_from_body(body, what, self.stats))
+
+    def video(self, video_id: str, handle: str | None = None) -> ParsedItem:
+        """The item a video page embeds."""
+        what = f"video {video_id}"
+        self._navigate(video_page_url(self.site, video_id, handle or self._handles.get(video_id)), what)
+        return item_from_page(as_page(self._evaluate(UNIVERSAL_TEXT, what)), what, self.stats)
+
+    def author(self, handle: str) -> AuthorRecord:
+        """The account a profile page embeds."""
+        what = f"author {handle}"
+        self._navigate(f"{self.site}/@{handle}", what)
+        return author_from_page(self._evaluate(UNIVERSAL_TEXT, what), what, self.stats)
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def _navigate(self, url: str, what: str, wait_for: str | None = None, check_page: bool = False) -> str | None:
+        """Opens ``url``; with ``wait_for``, returns the body of the page's own request to that path."""
+        if wait_for is None:
+            self._goto(url, what)
+            return None
+        return self._capture(wait_for, what, lambda: self._after_goto(url, what, check_page))
+
+    def _after_goto(self, url: str, what: str, check_page: bool) -> None:
+        self._goto(url, what)
+        universal = self._evaluate(UNIVERSAL_TEXT, what)
+        if universal is None:
+            raise Blocked(f"{what}: the page carries no data (a challenge or captcha page)", reason="challenge")
+        if check_page:
+            # a private or deleted video's page fetches nothing: say why instead of waiting
+            item = item_from_page(as_page(universal), what, self.stats)
+            self._handles[item.video.id] = item.video.author_handle or "_"
+
+    def _goto(self, url: str, what: str) -> None:
+        self.stats.requests += 1
+        try:
+            response = self._page.goto(url, wait_until="domcontentloaded")
+        except self._errors as exc:
+            raise self._transient(exc, what) from None
+        if response is not None:
+            classify_http(response.status, what, response.headers)
+        self._on_home = False
+
+    def _capture(self, path: str, what: str, action: Callable[[], Any]) -> str:
+        """Runs ``action`` and returns the body of the first request to ``path`` it makes the page send."""
+        try:
+            with self._page.expect_request(lambda r: path in r.url, timeout=self.timeout_ms) as info:
+                action()
+            self.stats.requests += 1
+            response = info.value.response()
+            if response is None:
+                raise TransientError(f"{what}: the request failed ({info.value.failure})", reason="connection")
+            classify_http(response.status, what, response.headers)
+            return response.text()
+        except self._errors as exc:
+            raise self._transient(exc, what) from None
+
+    def _evaluate(self, script: str, what: str) -> Any:
+        try:
+            return self._page.evaluate(script)
+        except self._errors as exc:
+            raise self._transient(exc, what) from None
+
+    def _transient(self, exc: BaseException, what: str) -> TransientError:
+        message = self.secrets.redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        reason = "timeout" if "Timeout" in type(exc).__name__ or "timeout" in message.lower() else "connection"
+        return TransientError(f"{what}: {message}", reason=reason)
+
+    def _remember(self, page: Page) -> Page:
+        """Keeps the handles of listed videos, so that their pages are opened at their canonical URL."""
+        for item in page.items:
+            if item.video.author_handle:
+                self._handles[item.video.id] = item.video.author_handle
+        return page

@@ -1,0 +1,215 @@
+"""The ``selenium`` backend: Chromium through ChromeDriver; page data from the embedded JSON, API answers from CDP.
+
+A video page's item is read from its ``__UNIVERSAL_DATA_FOR_REHYDRATION__``
+script; the feed and related answers the pages fetch are found in Chrome's
+performance log (network events) and their bodies fetched with
+``Network.getResponseBody``. ChromeDriver is started with an explicit ``Service``
+(Debian's binary), so Selenium Manager never goes to the network.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from core.records import AuthorRecord, ParsedItem
+from scrapers.backends.browser import (
+    BLOCKED_URLS, FEED_PATH, QUIET_FLAGS, RELATED_PATH, chromedriver_path, chromium_path, cookie_pairs, playwright_proxy, site_of,
+    video_page_url,
+)
+from scrapers.responses import as_page, author_from_page, item_from_page, page_from_body
+from scrapers.source import BackendUnavailable, Blocked, Page, SourceSecrets, SourceStats, TransientError, classify_http
+
+UNIVERSAL_TEXT = "const s = document.getElementById('__UNIVERSAL_DATA_FOR_REHYDRATION__'); return s ? s.textContent : null;"
+SCROLL_TO_END = "window.scrollTo(0, document.body.scrollHeight);"
+POLL_S = 0.003
+
+
+class NetworkLog:
+    """Network events from Chrome's performance log, gathered per request id."""
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+        self.requests: dict[str, dict[str, Any]] = {}
+
+    def clear(self) -> None:
+        """Forgets everything seen so far (and drains the browser's buffer)."""
+        self.driver.get_log("performance")
+        self.requests.clear()
+
+    def poll(self) -> None:
+        """Reads the events logged since the last poll."""
+        for entry in self.driver.get_log("performance"):
+            message = orjson.loads(entry["message"])["message"]
+            params = message.get("params", {})
+            rid = params.get("requestId")
+            if rid is None:
+                continue
+            req = self.requests.setdefault(rid, {"id": rid})
+            method = message.get("method")
+            if method == "Network.requestWillBeSent":
+                req.update(url=params["request"]["url"], type=params.get("type"))
+            elif method == "Network.responseReceived":
+                req.update(status=params["response"]["status"], headers=params["response"].get("headers", {}), type=params.get("type"))
+                req.setdefault("url", params["response"]["url"])
+            elif method == "Network.loadingFinished":
+                req["done"] = True
+            elif method == "Network.loadingFailed":
+                req.update(done=True, failed=params.get("errorText", "failed"), type=params.get("type"))
+
+    def find(self, path: str | None = None, kind: str | None = None) -> dict[str, Any] | None:
+        """The first finished request to ``path`` (or of resource ``kind``), if any."""
+        for req in self.requests.values():
+            if req.get("done") and (path is None or path in req.get("url", "")) and (kind is None or req.get("type") == kind):
+                return req
+        return None
+
+
+class SeleniumSource:
+    """A ChromeDriver session on the site, reading pages and the network log."""
+
+    name = "selenium"
+
+    def __init__(self, base_url: str | None = None, secrets: SourceSecrets | None = None, timeout: float = 30.0) -> None:
+        self.site = site_of(base_url)
+        self.secrets = secrets or SourceSecrets()
+        self.timeout = timeout
+        self.stats = SourceStats()
+        self._handles: dict[str, str] = {}
+        self._on_home = False
+
+    def __enter__(self) -> SeleniumSource:
+        try:
+            from selenium import webdriver
+            from selenium.common.exceptions import WebDriverException
+            from selenium.webdriver.chrome.service import Service
+        except ImportError as exc:
+            raise BackendUnavailable(f"selenium is not installed ({exc}): pip install selenium") from None
+        self._errors: tuple[type[BaseException], ...] = (WebDriverException,)
+        try:
+            self._driver = webdriver.Chrome(service=Service(chromedriver_path()), options=self._options(webdriver))
+        except WebDriverException as exc:
+            raise BackendUnavailable(f"ChromeDriver did not start: {self.secrets.redact(str(exc.msg or exc).splitlines()[0])}") from None
+        self._driver.set_page_load_timeout(self.timeout)
+        self._driver.execute_cdp_cmd("Network.enable", {})
+        self._driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": list(BLOCKED_URLS)})
+        for name, value in cookie_pairs(self.secrets):
+            self._driver.execute_cdp_cmd("Network.setCookie", {"name": name, "value": value, "url": self.site + "/"})
+        self._log = NetworkLog(self._driver)
+        return self
+
+    def _options(self, webdriver: Any) -> Any:
+        options = webdriver.ChromeOptions()
+        options.binary_location = chromium_path()
+        for flag in ("--headless=new", "--no-sandbox", *QUIET_FLAGS):
+            options.add_argument(flag)
+        proxy = playwright_proxy(self.secrets.proxy)
+        if proxy is not None:
+            if "username" in proxy:
+                raise BackendUnavailable("Chrome's --proxy-server takes no credentials: use --source playwright or tiktokapi with this proxy")
+            options.add_argument(f"--proxy-server={proxy['server']}")
+        options.page_load_strategy = "eager"
+        options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+        options.add_experimental_option("perfLoggingPrefs", {"enableNetwork": True, "enablePage": False})
+        return options
+
+    def __exit__(self, *exc: object) -> None:
+        driver = getattr(self, "_driver", None)
+        if driver is not None:
+            try:
+                driver.quit()
+            finally:
+                self._driver = None
+
+    # -- the protocol ----------------------------------------------------------------------------
+
+    def feed(self, count: int, cursor: str | int | None = None) -> Page:
+        """The feed answers the home page fetches: after load, then after each scroll to the end."""
+        what = "the For-You feed"
+        self._log.clear()
+        if cursor is None or not self._on_home:
+            self._open(self.site + "/", what)
+            self._on_home = True
+        else:
+            self._call(lambda: self._driver.execute_script(SCROLL_TO_END), what)
+        return self._remember(page_from_body(self._body_of(FEED_PATH, what), what, self.stats))
+
+    def related(self, video_id: str, count: int, cursor: str | int | None = None) -> Page:
+        """The related list a video page fetches after load (its first page: the page asks no more)."""
+        if cursor is not None:
+            return Page(items=[], has_more=False)
+        what = f"related of {video_id}"
+        self._log.clear()
+        universal = self._open(video_page_url(self.site, video_id, self._handles.get(video_id)), what)
+        item = item_from_page(as_page(universal), what, self.stats)  # a private or deleted page fetches nothing
+        self._handles[item.video.id] = item.video.author_handle or "_"
+        return self._remember(page_from_body(self._body_of(RELATED_PATH, what), what, self.stats))
+
+    def video(self, video_id: str, handle: str | None = None) -> ParsedItem:
+        """The item a video page embeds."""
+        what = f"video {video_id}"
+        self._log.clear()
+        url = video_page_url(self.site, video_id, handle or self._handles.get(video_id))
+        return item_from_page(as_page(self._open(url, what)), what, self.stats)
+
+    def author(self, handle: str) -> AuthorRecord:
+        """The account a profile page embeds."""
+        what = f"author {handle}"
+        self._log.clear()
+        return author_from_page(self._open(f"{self.site}/@{handle}", what), what, self.stats)
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def _open(self, url: str, what: str) -> str:
+        """Loads a page and returns its rehydration JSON; transport failures and HTTP errors raise."""
+        self.stats.requests += 1
+        self._call(lambda: self._driver.get(url), what)
+        document = self._wait(lambda: self._log.find(kind="Document"), what)
+        if document.get("failed"):
+            raise TransientError(f"{what}: {document['failed']}", reason="connection")
+        classify_http(document.get("status", 200), what, document.get("headers"))
+        universal = self._call(lambda: self._driver.execute_script(UNIVERSAL_TEXT), what)
+        if universal is None:
+            raise Blocked(f"{what}: the page carries no data (a challenge or captcha page)", reason="challenge")
+        return universal
+
+    def _body_of(self, path: str, what: str) -> str:
+        """The body of the page's finished request to ``path``."""
+        req = self._wait(lambda: self._log.find(path=path), what)
+        self.stats.requests += 1
+        if req.get("failed"):
+            raise TransientError(f"{what}: {req['failed']}", reason="connection")
+        classify_http(req.get("status", 200), what, req.get("headers"))
+        body = self._call(lambda: self._driver.execute_cdp_cmd("Network.getResponseBody", {"requestId": req["id"]}), what)
+        if body.get("base64Encoded"):
+            import base64
+
+            return base64.b64decode(body["body"]).decode("utf-8", "replace")
+        return body["body"]
+
+    def _wait(self, find: Any, what: str) -> dict[str, Any]:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            self._call(self._log.poll, what)
+            found = find()
+            if found is not None:
+                return found
+            if time.monotonic() > deadline:
+                raise TransientError(f"{what}: no answer within {self.timeout:g} s", reason="timeout")
+            time.sleep(POLL_S)
+
+    def _call(self, fn: Any, what: str) -> Any:
+        try:
+            return fn()
+        except self._errors as exc:
+            text = self.secrets.redact(str(getattr(exc, "msg", None) or exc).splitlines()[0])
+            reason = "timeout" if "timeout" in text.lower() else "connection"
+            raise TransientError(f"{what}: {text}", reason=reason) from None
+
+    def _remember(self, page: Page) -> Page:
+        for item in page.items:
+            if item.video.author_handle:
+                self._handles[item.video.id] = item.video.author_handle
+        return page

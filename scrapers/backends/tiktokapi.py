@@ -1,0 +1,235 @@
+"""The ``tiktokapi`` backend (the default for the real site): TikTokApi 7 sessions on our Chromium.
+
+TikTokApi signs each API URL inside a live page (``byted_acrawler.frontierSign``)
+and runs the call as a ``fetch()`` there, with the page's cookies (msToken). We
+start its session on Debian's Chromium through ``browser_context_factory`` and
+``page_factory``; with ``--base-url`` the context routes every
+``https://www.tiktok.com/**`` request to that site, so TikTokApi runs unchanged
+against the sandbox. The route also records each answer's HTTP status, which
+TikTokApi's fetch script drops, so that a 429 is told from a 503 or a cut line.
+
+The feed comes from ``api.trending.videos``; related videos from one
+``/api/related/item_list/`` call per page, bounded by ``hasMore`` and the crawl's
+page cap. ``Video.related_videos`` is never called: it ignores ``hasMore`` and
+re-requests forever on an empty page (FACTS.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from core.records import AuthorRecord, ParsedItem
+from scrapers.backends.browser import (
+    BLOCKED_URLS, DETAIL_PATH, FEED_PATH, QUIET_FLAGS, RELATED_PATH, USER_PATH, chromium_path, cookie_pairs, playwright_proxy, site_of,
+)
+from scrapers.responses import author_from_detail, item_from_detail, page_from_body
+from scrapers.source import (
+    REAL_SITE, BackendUnavailable, Blocked, Page, SourceSecrets, SourceStats, TransientError, as_json_object, classify_http,
+)
+
+API = REAL_SITE + "/api"
+#: the HTTP status a routed request gets when the site dropped the connection
+DROPPED = 599
+
+
+class TikTokApiSource:
+    """One TikTokApi session (one browser, one context, one page) for a whole crawl."""
+
+    name = "tiktokapi"
+
+    def __init__(self, base_url: str | None = None, secrets: SourceSecrets | None = None, timeout: float = 30.0) -> None:
+        self.base_url = base_url
+        self.site = site_of(base_url)
+        self.secrets = secrets or SourceSecrets()
+        self.timeout = timeout
+        self.stats = SourceStats()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._api: Any = None
+        #: HTTP status of the routed answers by path, newest last (TikTokApi's fetch keeps only the text)
+        self._answers: list[tuple[str, int, dict[str, str]]] = []
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    def __enter__(self) -> TikTokApiSource:
+        try:
+            from TikTokApi import TikTokApi
+        except ImportError as exc:
+            raise BackendUnavailable(f"TikTokApi is not installed ({exc}): pip install TikTokApi") from None
+        self._loop = asyncio.new_event_loop()
+        self._api = _bounded_api_class(TikTokApi)(logging_level=logging.CRITICAL + 10)
+        try:
+            self._run(self._open())
+        except BackendUnavailable:
+            self.__exit__()
+            raise
+        except Exception as exc:  # noqa: BLE001 - TikTokApi raises bare Exceptions
+            self.__exit__()
+            raise BackendUnavailable(f"TikTokApi could not start a session: {self.secrets.redact(str(exc).splitlines()[0])}") from None
+        return self
+
+    async def _open(self) -> None:
+        token = self.secrets.ms_token
+        await self._api.create_sessions(
+            num_sessions=1,
+            ms_tokens=[token] if token else None,
+            starting_url=REAL_SITE,
+            executable_path=chromium_path(),
+            browser_context_factory=self._new_context,
+            page_factory=self._new_page,
+            sleep_after=0 if self.base_url else 1,
+            timeout=int(self.timeout * 1000),
+            enable_session_recovery=False,
+        )
+        if not self._api.sessions or self._api.sessions[0].headers is None:
+            raise BackendUnavailable(f"TikTokApi's session on {self.site} got no request headers (the home page fired no request)")
+
+    async def _new_context(self, playwright: Any) -> Any:
+        args = {"executable_path": chromium_path(), "headless": True, "args": list(QUIET_FLAGS)}
+        self._browser = await playwright.chromium.launch(**args, proxy=playwright_proxy(self.secrets.proxy))
+        context = await self._browser.new_context(locale="en-US")
+        cookies = [{"name": n, "value": v, "url": REAL_SITE + "/"} for n, v in cookie_pairs(self.secrets)]
+        if cookies:
+            await context.add_cookies(cookies)
+        if self.base_url:
+            await context.route(REAL_SITE + "/**", self._reroute)
+        return context
+
+    async def _new_page(self, context: Any) -> Any:
+        page = await context.new_page()
+        cdp = await context.new_cdp_session(page)
+        await cdp.send("Network.enable")
+        await cdp.send("Network.setBlockedURLs", {"urls": list(BLOCKED_URLS)})
+        self.stats.requests += 1
+        await page.goto(REAL_SITE + "/", wait_until="domcontentloaded")
+        return page
+
+    async def _reroute(self, route: Any) -> None:
+        """Answers a www.tiktok.com request from the base URL, noting its HTTP status."""
+        request = route.request
+        parts = urlsplit(request.url)
+        target = self.site + parts.path + (f"?{parts.query}" if parts.query else "")
+        try:
+            response = await route.fetch(url=target, timeout=self.timeout * 1000, max_redirects=5)
+        except Exception:  # noqa: BLE001 - a dropped connection: answer so that the page's fetch settles
+            self._answers.append((parts.path, DROPPED, {}))
+            await route.fulfill(status=DROPPED, body="", headers={"access-control-allow-origin": "*"})
+            return
+        self._answers.append((parts.path, response.status, response.headers))
+        await route.fulfill(response=response)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is None:
+            return
+        try:
+            if self._api is not None:
+                self._run(self._api.close_sessions())
+        except Exception:  # noqa: BLE001 - closing a dead session must not hide the real error
+            pass
+        finally:
+            self._loop.close()
+            self._loop = None
+
+    def _run(self, coro: Any) -> Any:
+        return self._loop.run_until_complete(coro)  # type: ignore[union-attr]
+
+    # -- the protocol ----------------------------------------------------------------------------
+
+    def feed(self, count: int, cursor: str | int | None = None) -> Page:
+        """One page of ``api.trending.videos`` (the session's For-You feed; the platform pages it itself)."""
+        what = "the For-You feed"
+        return page_from_body(self._call(self._trending(count), FEED_PATH, what), what, self.stats)
+
+    async def _trending(self, count: int) -> dict[str, Any]:
+        # one request per call: trending.videos asks again while it has fewer than `count`
+        # (forever, when a page is empty but says hasMore), so it may make one request only
+        self._api.max_requests = 1
+        videos = self._api.trending.videos(count=count)
+        try:
+            async for _ in videos:
+                pass
+        except RequestCapReached:
+            pass
+        finally:
+            self._api.max_requests = None
+            await videos.aclose()
+        return self._api.last_response
+
+    def related(self, video_id: str, count: int, cursor: str | int | None = None) -> Page:
+        """One ``/api/related/item_list/`` answer (never ``Video.related_videos``: it loops on empty pages)."""
+        params: dict[str, Any] = {"itemID": video_id, "count": count}
+        if cursor is not None:
+            params["cursor"] = cursor
+        what = f"related of {video_id}"
+        return page_from_body(self._call(self._api.make_request(url=API + "/related/item_list/", params=params), RELATED_PATH, what), what, self.stats)
+
+    def video(self, video_id: str, handle: str | None = None) -> ParsedItem:
+        """``/api/item/detail/`` through the session (``Video.info`` bypasses the browser)."""
+        what = f"video {video_id}"
+        body = self._call(self._api.make_request(url=API + "/item/detail/", params={"itemId": video_id}), DETAIL_PATH, what)
+        return item_from_detail(body, what, self.stats)
+
+    def author(self, handle: str) -> AuthorRecord:
+        """``/api/user/detail/`` through the session."""
+        what = f"author {handle}"
+        body = self._call(self._api.make_request(url=API + "/user/detail/", params={"uniqueId": handle}), USER_PATH, what)
+        return author_from_detail(body, what, self.stats)
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def _call(self, coro: Any, path: str, what: str) -> dict[str, Any]:
+        """Runs one TikTokApi request; its HTTP status and body decide what to raise."""
+        from TikTokApi.exceptions import EmptyResponseException, InvalidJSONException
+
+        self._answers.clear()
+        self._api.request_count = 0
+        self._api.last_response = None
+        self.stats.requests += 1
+        try:
+            data = self._run(coro)
+            failure: Exception | None = None
+        except (EmptyResponseException, InvalidJSONException) as exc:
+            data, failure = None, exc
+        except Exception as exc:  # noqa: BLE001 - TikTokApi and playwright raise bare Exceptions
+            raise TransientError(f"{what}: {self.secrets.redact(str(exc).splitlines()[0] if str(exc) else repr(exc))}", reason="connection") from None
+        self._check_status(path, what)
+        if isinstance(failure, EmptyResponseException):
+            raise Blocked(f"{what}: empty response body (the site is refusing this session)", reason="empty_body")
+        if failure is not None or data is None:
+            raise TransientError(f"{what}: the answer is not JSON", reason="malformed_json")
+        return as_json_object(data, what)
+
+    def _check_status(self, path: str, what: str) -> None:
+        answers = [a for a in self._answers if a[0].rstrip("/") == path.rstrip("/")]
+        if not answers:
+            return
+        _, status, headers = answers[-1]
+        if status == DROPPED:
+            raise TransientError(f"{what}: the connection was dropped", reason="connection")
+        classify_http(status, what, headers)
+
+
+class RequestCapReached(Exception):
+    """A TikTokApi iterator wanted one request more than it may make."""
+
+
+def _bounded_api_class(base: type) -> type:
+    """TikTokApi whose requests are tried once (our engine retries), capped per call, last answer kept."""
+
+    class BoundedTikTokApi(base):  # type: ignore[misc, valid-type]
+        last_response: Any = None
+        request_count = 0
+        max_requests: int | None = None
+
+        async def make_request(self, url: str, headers: dict | None = None, params: dict | None = None, **kwargs: Any) -> Any:
+            if self.max_requests is not None and self.request_count >= self.max_requests:
+                raise RequestCapReached(url)
+            self.request_count += 1
+            kwargs.update(retries=1, exponential_backoff=False)
+            data = await super().make_request(url, headers=headers, params=params or {}, **kwargs)
+            self.last_response = data
+            return data
+
+    return BoundedTikTokApi
