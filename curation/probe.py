@@ -137,6 +137,9 @@ def _probe_container(path: str, size: int, container: av.container.InputContaine
     if fmt.endswith(IMAGE_FORMATS):
         return ProbeResult(path, False, f"not a media file: image ({fmt})", size_bytes=size, container=fmt)
     stream = container.streams.video[0]
+    if not (stream.codec_context.width and stream.codec_context.height):
+        # random bytes can pass FFmpeg's format guess as a raw stream (h263, mpeg video) with no picture
+        return ProbeResult(path, False, f"no picture size: not a video ({fmt} guessed from the bytes)", size_bytes=size, container=fmt)
     audio = container.streams.audio[0] if container.streams.audio else None
     timing = _timing(container, stream, size)
     fps = _rate(stream.average_rate) or _rate(stream.guessed_rate)
@@ -148,8 +151,8 @@ def _probe_container(path: str, size: int, container: av.container.InputContaine
         size_bytes=size,
         container=fmt,
         codec=stream.codec_context.codec.canonical_name,
-        width=stream.codec_context.width or None,
-        height=stream.codec_context.height or None,
+        width=stream.codec_context.width,
+        height=stream.codec_context.height,
         rotation=timing.rotation if timing.rotation is not None else _metadata_rotation(stream),
         fps=fps,
         nominal_fps=nominal,

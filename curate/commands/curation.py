@@ -156,7 +156,81 @@ def _print_filter(counts: dict[str, Any], as_json: bool) -> None:
         err_console.print(f"{counts['reasons']['not_probed']} videos have media without probe facts: run `curate probe`")
 
 
+def report(
+    ctx: typer.Context,
+    ref: str | None = typer.Argument(None, help="A snapshot, NAME@vN (NAME: its latest version). Default: the whole catalog."),
+    out: Path | None = typer.Option(None, "--out", help="Folder to write the report into. Default: HOME/reports/catalog or HOME/reports/NAME@vN."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object: the page, the figures, the metric table."),
+) -> None:
+    """Draw the dataset: an HTML page with PNG figures and seed 001's metric table.
+
+    Durations, frame rates, resolutions, plays/likes/comments/shares/followers on
+    log axes, ER with its threshold, label balance, rejections, crawl depth.
+
+    Example:  curate report && curate report tiktok@v1 --out report-v1
+    """
+    from curation.report import write_report
+
+    context: Context = ctx.obj
+    data, default_dir = _catalog_report(context) if ref is None else _snapshot_report(context, ref)
+    written = write_report(data, out or default_dir)
+    if as_json:
+        table = written.table.astype(object).where(written.table.notna(), None)
+        print_json({"html": str(written.path), "figures": [str(p) for p in written.figures], "videos": len(data.frame),
+                    "metrics": table.to_dict("index")})  # fmt: skip
+        return
+    console.print(f"report of {data.source}: {written.path} ({len(written.figures)} figures, {len(data.frame):,} videos)", soft_wrap=True)
+
+
+def _catalog_report(context: Context) -> tuple[Any, Path]:
+    """The whole catalog, labelled here by fitting the labels on every video with metrics."""
+    import pandas as pd
+
+    from curation.report import ReportData
+    from db.dataset import load_video_frame
+    from db.media import load_crawl_depths
+    from labeling import LabelError, LabelSpec, apply_labels, fit_labels
+
+    frame = load_video_frame(context.engine)
+    threshold = percentile = None
+    notes = ["Every catalogued video is shown, rejected ones included; labels are fitted on all of them (the seeds' whole-population fit)."]
+    try:
+        fitted = fit_labels(frame, LabelSpec(), fit_on="all")
+        frame = pd.concat([frame, apply_labels(frame, fitted)], axis=1)
+        threshold, percentile = fitted.params["er"]["threshold"], fitted.params["er"]["percentile"]
+    except LabelError as exc:
+        notes.append(f"No labels: {exc}.")
+    data = ReportData("Catalog report", str(context.settings.home), frame, load_crawl_depths(context.engine), threshold, percentile, tuple(notes))
+    return data, context.settings.reports_dir / "catalog"
+
+
+def _snapshot_report(context: Context, ref: str) -> tuple[Any, Path]:
+    """A snapshot's rows with its own fitted ER threshold; crawl depths come from the catalog."""
+    from curation.report import ReportData
+    from db.media import load_crawl_depths
+    from db.snapshots import resolve_snapshot
+
+    snapshot = resolve_snapshot(context.settings.home, context.engine, ref)
+    frame = snapshot.frame()
+    manifest = snapshot.manifest
+    er = manifest.get("labels", {}).get("params", {}).get("er", {})
+    depths = load_crawl_depths(context.engine)
+    rejected = manifest.get("counts", {}).get("excluded", {}).get("rejected", 0)
+    notes = (
+        f"Snapshot {snapshot.ref} (fingerprint {snapshot.fingerprint[:16]}): labels as fitted on its {manifest.get('labels', {}).get('fit_on', '?')} rows.",
+        f"Curation rules: {', '.join(manifest.get('filter', {}).get('rules_hashes', {})) or 'none recorded'}.",
+    )
+    data = ReportData(
+        f"Snapshot {snapshot.ref}", str(snapshot.path), frame, depths[depths["video_id"].isin(frame["video_id"])],
+        er.get("threshold"), er.get("percentile"), notes, rejections={},
+        rejections_note=f"a snapshot holds kept videos only: the filter's {rejected:,} rejected videos were left out",
+        rejected_elsewhere=rejected,
+    )
+    return data, context.settings.reports_dir / snapshot.ref
+
+
 def register(app: typer.Typer) -> None:
     """Adds the commands to ``app``."""
     app.command()(probe)
     app.command("filter")(filter_)
+    app.command()(report)

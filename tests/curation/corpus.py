@@ -8,8 +8,7 @@ builds in a few seconds.
 from __future__ import annotations
 
 import json
-import os
-import shutil
+import random
 import subprocess
 from pathlib import Path
 
@@ -50,16 +49,19 @@ NOT_VIDEO = ("empty.mp4", "random.mp4", "jpeg.mp4", "text.mp4", "html.mp4")
 READABLE = (*ENCODED, "rotated.mp4")
 
 
+def corpus_names() -> tuple[str, ...]:
+    """Every file name of the corpus."""
+    return (*ENCODED, "rotated.mp4", *CUT, *NOT_VIDEO)
+
+
 def _ffmpeg(*args: str) -> None:
     subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", *args], check=True)
 
 
 def build_corpus(folder: Path) -> dict[str, Path]:
     """Makes every file of the corpus in ``folder``; returns ``{name: path}``."""
-    if shutil.which("ffmpeg") is None:
-        raise RuntimeError("ffmpeg is not installed: `apt-get install ffmpeg` (./run does it)")
     folder.mkdir(parents=True, exist_ok=True)
-    files = {name: folder / name for name in (*ENCODED, "rotated.mp4", *CUT, *NOT_VIDEO)}
+    files = {name: folder / name for name in corpus_names()}
     for name, args in ENCODED.items():
         _ffmpeg(*args, "-shortest", str(files[name]))
     # a display matrix survives a stream copy (this ffmpeg drops it when re-encoding)
@@ -73,7 +75,7 @@ def build_corpus(folder: Path) -> dict[str, Path]:
 
 def _write_not_video(files: dict[str, Path]) -> None:
     files["empty.mp4"].write_bytes(b"")
-    files["random.mp4"].write_bytes(os.urandom(64_000))
+    files["random.mp4"].write_bytes(random.Random(5).randbytes(64_000))  # seeded: the same bytes every run
     _ffmpeg("-f", "lavfi", "-i", f"testsrc=size={SIZE}", "-frames:v", "1", "-f", "mjpeg", str(files["jpeg.mp4"]))
     files["text.mp4"].write_text("this is a text file, not a video\n" * 20)
     files["html.mp4"].write_text("<!DOCTYPE html><html><head><title>Verify</title></head><body>captcha</body></html>\n")
