@@ -127,6 +127,7 @@ class SiteStats:
             self._blocked = 0
             self._bytes = 0
             self._errors: list[str] = []
+            self._busy = 0.0
 
     def request(self, endpoint: str) -> None:
         """Counts one request to ``endpoint``."""
@@ -138,6 +139,11 @@ class SiteStats:
         with self._lock:
             self._statuses[str(status)] += 1
             self._bytes += size
+
+    def busy(self, seconds: float) -> None:
+        """Adds the time the site spent making one answer (injected delays excluded)."""
+        with self._lock:
+            self._busy += seconds
 
     def fault(self, kind: str) -> None:
         """Counts one injected fault."""
@@ -155,7 +161,7 @@ class SiteStats:
             self._errors = [*self._errors[-19:], message]
 
     def snapshot(self) -> dict[str, Any]:
-        """``{requests, endpoints, statuses, faults, faults_total, blocked, bytes_sent, errors}``."""
+        """``{requests, endpoints, statuses, faults, faults_total, blocked, bytes_sent, busy_s, errors}``."""
         with self._lock:
             return {
                 "requests": sum(self._endpoints.values()),
@@ -165,6 +171,7 @@ class SiteStats:
                 "faults_total": sum(self._faults.values()),
                 "blocked": self._blocked,
                 "bytes_sent": self._bytes,
+                "busy_s": round(self._busy, 6),
                 "errors": list(self._errors),
             }
 

@@ -9,6 +9,7 @@ that is gone, 10202 for an unknown account.
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -130,6 +131,7 @@ class Routes:
         end = start + len(rows)
 
         def advance() -> None:
+            """Moves this session's place in the feed once the page was delivered."""
             with self._lock:
                 self._positions[session] = end
 
@@ -204,8 +206,6 @@ class Routes:
 
     def new_token(self) -> str:
         """A fresh msToken (the site counts sessions by it)."""
-        import secrets
-
         return "sbx" + secrets.token_urlsafe(96)
 
     def video_page(self, request: Request, found: re.Match) -> Reply:

@@ -107,38 +107,55 @@ class Site:
         """Routes one request, applying the blocked-session rule and the drawn fault."""
         if request.path.startswith("/__sandbox/"):
             return handler.send(self._admin(request), counted=False)
+        started = time.perf_counter()
         route, found = self.routes.match(request.path)
         self._stats.request(route.name)
         try:
-            self._answer(handler, request, route, found)
+            delayed = self._answer(handler, request, route, found)
         except Exception as exc:  # a bug or a missing ffmpeg: say so in a 500 and in the counters
             self._stats.error(f"{route.name}: {exc!r}")
             handler.send(Reply(500, f"sandbox error: {exc!r}\n".encode(), "text/plain; charset=utf-8"))
+            delayed = 0.0
+        self._stats.busy(time.perf_counter() - started - delayed)
 
-    def _answer(self, handler: _Handler, request: Request, route, found) -> None:
+    def _answer(self, handler: _Handler, request: Request, route, found) -> float:
+        """Answers; returns the seconds spent in an injected delay (not the site's own work)."""
         kind = None
         if route.fault_class is not None:
             if route.fault_class != "media" and self._session_blocked(request):
                 self._stats.blocked()
-                return handler.send(self._blocked_reply(route.fault_class))
-            key = request_key(request.path, request.query)
-            attempt = self._attempts.next_attempt(key)
-            kind = self.plan.draw(key, attempt, route.fault_class)
-            if kind is not None:
-                self._stats.fault(kind)
-                fault_reply = self._fault_reply(kind, route.name, route.fault_class, request, key, attempt)
-                if fault_reply is not None:
-                    return handler.send(fault_reply)
-                if kind == "drop":
-                    return handler.drop()
-                if kind == "slow":
-                    time.sleep(self.plan.slow_s)
+                handler.send(self._blocked_reply(route.fault_class))
+                return 0.0
+            kind = self._inject(handler, request, route)
+            if kind == "answered":
+                return 0.0
+            if kind == "slow":
+                time.sleep(self.plan.slow_s)
         reply = route.handler(request, found)
         if kind == "malformed":
-            return handler.send(_malformed(reply))
+            handler.send(_malformed(reply))
+            return 0.0
         handler.send(reply, truncate=kind == "truncated")
         if reply.commit is not None:
             reply.commit()
+        return self.plan.slow_s if kind == "slow" else 0.0
+
+    def _inject(self, handler: _Handler, request: Request, route) -> str | None:
+        """Draws this request's fault; serves those that replace the answer (then returns ``answered``)."""
+        key = request_key(request.path, request.query)
+        attempt = self._attempts.next_attempt(key)
+        kind = self.plan.draw(key, attempt, route.fault_class)
+        if kind is None:
+            return None
+        self._stats.fault(kind)
+        if kind == "drop":
+            handler.drop()
+            return "answered"
+        replacement = self._fault_reply(kind, route.name, route.fault_class, request, key, attempt)
+        if replacement is None:
+            return kind
+        handler.send(replacement)
+        return "answered"
 
     def _session_blocked(self, request: Request) -> bool:
         if self.plan.block_after is None:

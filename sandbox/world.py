@@ -9,6 +9,8 @@ it directly for what the site should answer.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -159,6 +161,15 @@ class World:
     def media_path(self, video_id: str) -> Path:
         """The video's media file in the cache, made (ffmpeg, then PyAV) on first use."""
         return self.media.path(self.media_spec(video_id))
+
+    def prepare_media(self, video_ids: list[str] | None = None, workers: int = 2) -> Iterator[Path]:
+        """Makes the media files of ``video_ids`` (default: every video) now, ``workers`` at a time; yields each path."""
+        ids = self.ids if video_ids is None else video_ids
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="sandbox-media") as pool:
+            # templates first, one per worker, so that no two threads wait on the same ffmpeg encode
+            templates = sorted({self.media_spec(v).template for v in ids})
+            list(pool.map(self.media.template_path, templates))
+            yield from pool.map(self.media_path, ids)
 
     def media_bytes(self, video_id: str) -> bytes:
         """The bytes the site serves at the video's ``playAddr``/``downloadAddr``."""

@@ -58,6 +58,7 @@ def warm_command(
     videos: int = VIDEOS,
     seed: int = SEED,
     limit: int | None = typer.Option(None, "--limit", help="Only the first N videos of the For-You order."),
+    workers: int = typer.Option(2, "--workers", help="Files made at once (ffmpeg encodes and remuxes)."),
     cache_dir: Path | None = CACHE,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
@@ -74,8 +75,8 @@ def warm_command(
     total = 0
     with Progress(console=err_console, transient=True, disable=as_json) as progress:
         task = progress.add_task("making media", total=len(ids))
-        for video_id in ids:
-            total += world.media_path(video_id).stat().st_size
+        for path in world.prepare_media(ids, workers=workers):
+            total += path.stat().st_size
             progress.advance(task)
     counts = {"videos": len(ids), "bytes": total, "cache_dir": str(world.media.cache_dir)}
     if as_json:
