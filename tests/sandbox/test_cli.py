@@ -46,3 +46,8 @@ def test_warm_makes_the_media_files(sqlite_cli, media_cache):
     result = sqlite_cli("sandbox", "warm", "--videos", "400", "--seed", "11", "--limit", "1", "--cache-dir", media_cache, "--json")
     counts = json.loads(result.stdout)
     assert counts["videos"] == 1 and counts["bytes"] > 0 and counts["cache_dir"] == str(media_cache)
+
+
+def test_a_busy_port_is_a_one_line_error(sqlite_cli, site):
+    result = sqlite_cli("sandbox", "serve", "--port", str(site.port), "--videos", "30", ok=False)
+    assert result.exit_code == 1 and result.stderr.strip().startswith(f"error: cannot listen on 127.0.0.1:{site.port}")

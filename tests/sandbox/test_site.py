@@ -167,6 +167,6 @@ def test_stats_are_counted_and_readable_over_http(world):
         assert over_http == fresh.stats
         assert over_http["requests"] == 3 and over_http["endpoints"] == {"home": 1, "feed": 1, "related": 1}
         assert over_http["statuses"] == {"200": 3} and over_http["faults_total"] == 0 and not over_http["errors"]
-        assert 0 < over_http["busy_s"] < 10  # the time the site spent making its answers
+        assert over_http["busy_s"] > 0  # the time the site spent making its answers
         fresh.reset_stats()
         assert fresh.stats["requests"] == 0
