@@ -1,0 +1,65 @@
+"""The extractors, by name, and opening one with its weights resolved and fingerprinted."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from modeling.extractors.base import Extractor, ExtractorError, Item
+from modeling.extractors.category import CATEGORIES, CategoryExtractor
+from modeling.extractors.description import DEFAULT_TRANSLATOR, DescriptionExtractor
+from modeling.extractors.music import MusicExtractor
+from modeling.extractors.r2plus1d import R2Plus1DExtractor
+from modeling.extractors.resnet50 import ResNet50Extractor
+from modeling.extractors.text import TextExtractor
+from modeling.extractors.videomae import VideoMAEExtractor
+from modeling.extractors.whisper import WhisperExtractor
+from modeling.weights import resolve
+
+EXTRACTORS: dict[str, type[Extractor]] = {
+    cls.name: cls
+    for cls in (
+        R2Plus1DExtractor,
+        ResNet50Extractor,
+        VideoMAEExtractor,
+        WhisperExtractor,
+        MusicExtractor,
+        TextExtractor,
+        CategoryExtractor,
+        DescriptionExtractor,
+    )
+}
+
+__all__ = ["CATEGORIES", "EXTRACTORS", "Extractor", "ExtractorError", "Item", "env_key", "extractor_class", "open_extractor"]
+
+
+def extractor_class(name: str) -> type[Extractor]:
+    """The extractor called ``name``; a clear error listing the others."""
+    if name not in EXTRACTORS:
+        raise ExtractorError(f"unknown extractor {name!r} (have: {', '.join(EXTRACTORS)})")
+    return EXTRACTORS[name]
+
+
+def env_key(name: str) -> str:
+    """The environment variable naming an extractor's model, e.g. ``CURATE_MODEL_R2PLUS1D``."""
+    return f"CURATE_MODEL_{name.upper()}"
+
+
+def open_extractor(
+    name: str,
+    model: str | None = None,
+    device: str = "cpu",
+    options: Mapping[str, Any] | None = None,
+    batch_size: int | None = None,
+    translator: str | None = None,
+    memo: Path | None = None,
+) -> Extractor:
+    """Resolves the weights (``model`` or the extractor's default) and loads the extractor."""
+    cls = extractor_class(name)
+    weights = resolve(name, model or cls.default_model, env_key(name), memo)
+    if cls is DescriptionExtractor:
+        wants = bool((options or {}).get("translate_to"))
+        nllb = resolve("nllb", translator or DEFAULT_TRANSLATOR, env_key("nllb"), memo) if wants else None
+        return DescriptionExtractor(weights, device, options, batch_size, translator=nllb)
+    return cls(weights, device, options, batch_size)
