@@ -1,0 +1,86 @@
+"""The design matrix of a run: a snapshot's rows with a target, and the planned features joined to them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from modeling.cache import FeatureCache, FeatureIndex
+from modeling.extractors import extractor_class
+from modeling.features import FeatureError, FeaturePlan, leaky_features, tabular_features, target_values
+from modeling.snapshot import Snapshot
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Design:
+    """Features (unscaled, NaN where missing), target and split of every usable row, and where extracted features came from."""
+
+    features: pd.DataFrame
+    target: pd.Series
+    split: pd.Series
+    video_id: pd.Series
+    latent: pd.Series | None
+    dropped_no_target: int
+    provenance: pd.Series | None = None
+    extractors: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def rows(self, split: str) -> pd.Series:
+        """Boolean mask of one split."""
+        return self.split == split
+
+
+def build_design(snapshot: Snapshot, plan: FeaturePlan, features_root: Path) -> Design:
+    """Reads the snapshot, keeps rows with a target, and assembles the planned feature columns."""
+    frame = snapshot.frame()
+    frame["video_id"] = frame["video_id"].astype(str)
+    target = target_values(frame, plan.target)
+    keep = target.notna() & frame["split"].isin(SPLITS)
+    frame, target = frame[keep].reset_index(drop=True), target[keep].reset_index(drop=True)
+    _check_splits(frame["split"], plan.target)
+    parts, used = feature_parts(frame, plan), {}
+    for name in plan.extractors:
+        columns, info = snapshot_extractor_columns(frame, snapshot, name, features_root)
+        parts.append(columns)
+        used[name] = info
+    latent = frame["latent_score"].astype(float) if "latent_score" in frame and frame["latent_score"].notna().any() else None
+    provenance = frame["provenance"].astype(str) if "provenance" in frame else None
+    features = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
+    return Design(features, target, frame["split"], frame["video_id"], latent, int((~keep).sum()), provenance, used)
+
+
+def feature_parts(frame: pd.DataFrame, plan: FeaturePlan) -> list[pd.DataFrame]:
+    """The tabular and leaky columns the plan asks for (extractor columns are joined separately)."""
+    parts = [tabular_features(frame)] if plan.tabular else []
+    if plan.leaky:
+        parts.append(leaky_features(frame, plan.leaky))
+    return parts
+
+
+def snapshot_extractor_columns(frame: pd.DataFrame, snapshot: Snapshot, name: str, features_root: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One extractor's numeric columns for each row, through the snapshot's feature index; a missing row gets NaN and ``NAME_missing`` = 1."""
+    cls = extractor_class(name)
+    if not cls.numeric:
+        raise FeatureError(f"{name} outputs text, not features; use it through --features text or category")
+    entry = FeatureIndex(features_root, snapshot.name, snapshot.version).read(name)
+    outputs = FeatureCache(features_root, name, entry.cache_key).read(entry.keys["key"].dropna().unique().tolist())
+    numeric = cls.features(outputs, entry.info.get("options", {})) if len(outputs) else pd.DataFrame()
+    numeric["key"] = outputs["key"].to_numpy() if len(outputs) else pd.Series(dtype=str)
+    keys = entry.keys.assign(video_id=entry.keys["video_id"].astype(str))[["video_id", "key"]]
+    joined = frame[["video_id"]].merge(keys, on="video_id", how="left").merge(numeric, on="key", how="left")
+    columns = joined.drop(columns=["video_id", "key"])
+    if columns.shape[1] == 0:
+        raise FeatureError(f"no {name} features could be read for {snapshot.ref}: every extraction failed (see `curate extract {snapshot.ref} --extractor {name}`)")
+    columns[f"{name}_missing"] = columns.iloc[:, 0].isna().astype(float)
+    coverage = float(1 - columns[f"{name}_missing"].mean()) if len(columns) else 0.0
+    return columns.set_axis(frame.index), {**entry.info, "cache_key": entry.cache_key, "coverage": round(coverage, 4)}
+
+
+def _check_splits(split: pd.Series, target: str) -> None:
+    counts = split.value_counts()
+    if empty := [s for s in SPLITS if counts.get(s, 0) == 0]:
+        raise FeatureError(f"the snapshot has no {' or '.join(empty)} rows with a {target} value; training needs train, val and test")
