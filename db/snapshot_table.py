@@ -60,32 +60,38 @@ def author_keys(author_ids: pd.Series, secret: str) -> pd.Series:
     return ids.map(keys).astype(object)
 
 
-def scrub_text(text: pd.Series, handles: pd.Series) -> pd.Series:
-    """@mentions → ``@user``; the row's own handle (any case) → ``user``."""
-    cleaned = text.astype(object).where(text.notna(), None).str.replace(MENTION, "@user", regex=True)
-    known = cleaned.notna() & handles.notna() & (handles.astype(str).str.len() >= MIN_HANDLE_CHARS)
-    if not known.any():
+def _strings(values: pd.Series | pa.Array) -> pa.Array:
+    if isinstance(values, pa.Array):
+        return values.cast(pa.string())
+    return pa.array(values.astype(object).where(values.notna(), None).tolist(), type=pa.string())
+
+
+def scrub_text(text: pd.Series | pa.Array, handles: pd.Series) -> pa.Array:
+    """@mentions → ``@user``; the row's own handle (any case) → ``user``. Vectorised (Arrow's RE2, numpy strings)."""
+    cleaned = pc.replace_substring_regex(_strings(text), MENTION, "@user")
+    own = _strings(handles)
+    known = pc.fill_null(pc.and_(pc.is_valid(cleaned), pc.greater_equal(pc.utf8_length(own), MIN_HANDLE_CHARS)), False)
+    rows = np.flatnonzero(known.to_numpy(zero_copy_only=False))
+    if not rows.size:
         return cleaned
-    body = np.array(cleaned[known].tolist(), dtype=np.dtypes.StringDType())
-    own = np.array(handles[known].astype(str).str.lower().tolist(), dtype=np.dtypes.StringDType())
-    body = np.strings.replace(body, own, "user")
-    # a handle written in another case is rare: only those rows take a case-insensitive pass
-    lower = np.strings.lower(body)
-    residual = np.strings.find(lower, own) >= 0
-    if residual.any():
-        body = body.astype(object)
-        for i in np.flatnonzero(residual):
-            body[i] = re.sub(re.escape(str(own[i])), "user", str(body[i]), flags=re.IGNORECASE)
-    cleaned.loc[known] = list(body)
-    return cleaned
+    body = np.array(cleaned.take(rows).to_pylist(), dtype=np.dtypes.StringDType())
+    handle = np.strings.lower(np.array(own.take(rows).to_pylist(), dtype=np.dtypes.StringDType()))
+    hits = np.flatnonzero(np.strings.find(np.strings.lower(body), handle) >= 0)
+    if not hits.size:
+        return cleaned
+    # few captions name their own author: those alone take a case-insensitive replacement
+    fixed = [re.sub(re.escape(str(h)), "user", str(b), flags=re.IGNORECASE) for b, h in zip(body[hits], handle[hits], strict=True)]
+    values = np.array(cleaned.to_pylist(), dtype=object)
+    values[rows[hits]] = fixed
+    return pa.array(values, type=pa.string())
 
 
-def scrub_music_titles(titles: pd.Series, original: pd.Series, handles: pd.Series) -> pd.Series:
+def scrub_music_titles(titles: pd.Series, original: pd.Series, handles: pd.Series) -> pa.Array:
     """Drops the creator's name from "original sound - NAME" titles of original music, then scrubs handles."""
-    titles = titles.astype(object).where(titles.notna(), None)
-    is_original = original.astype("boolean").fillna(False).to_numpy(dtype=bool)
-    stripped = titles.str.replace(r"\s+-\s+.*$", "", regex=True)
-    return scrub_text(titles.where(~is_original, stripped), handles)
+    raw = _strings(titles)
+    is_original = pa.array(original.astype("boolean").fillna(False).to_numpy(dtype=bool))
+    stripped = pc.if_else(is_original, pc.replace_substring_regex(raw, r"\s+-\s+.*$", ""), raw)
+    return scrub_text(stripped, handles)
 
 
 def scrub_hashtags(hashtags: pd.Series, handles: pd.Series) -> pa.Array:
@@ -99,17 +105,17 @@ def scrub_hashtags(hashtags: pd.Series, handles: pd.Series) -> pa.Array:
     return pa.ListArray.from_arrays(lists.offsets, fixed, mask=lists.is_null())
 
 
-def relative_media_paths(paths: pd.Series, home: Path) -> pd.Series:
+def relative_media_paths(paths: pd.Series, home: Path) -> pa.Array:
     """Paths under ``home`` made relative to it; relative paths kept; None stays None."""
     prefix = str(Path(home).resolve()).rstrip("/") + "/"
-    paths = paths.astype(object).where(paths.notna(), None)
-    inside = paths.str.startswith(prefix).fillna(False).astype(bool)
-    return paths.where(~inside, paths.str.slice(len(prefix)))
+    raw = _strings(paths)
+    inside = pc.fill_null(pc.starts_with(raw, prefix), False)
+    return pc.if_else(inside, pc.utf8_slice_codeunits(raw, len(prefix)), raw)
 
 
 def probe_facts(probes: pd.Series) -> pd.DataFrame:
     """fps, frames, has_audio, width, height, duration_s from the probe dicts (NaN/None where absent)."""
-    facts = pd.DataFrame.from_records([p if isinstance(p, dict) else {} for p in probes], index=probes.index)
+    facts = _probe_records(probes)
     wanted = {"fps": "float64", "frames": "Int64", "width": "Int64", "height": "Int64", "duration_s": "float64"}
     out = pd.DataFrame(index=probes.index)
     for column, dtype in wanted.items():
@@ -117,6 +123,14 @@ def probe_facts(probes: pd.Series) -> pd.DataFrame:
         out[column] = values.round().astype(dtype) if dtype == "Int64" else values.astype(dtype)
     out["has_audio"] = facts["has_audio"].astype("boolean") if "has_audio" in facts else pd.array([pd.NA] * len(probes), dtype="boolean")
     return out
+
+
+def _probe_records(probes: pd.Series) -> pd.DataFrame:
+    dicts = [p if isinstance(p, dict) else None for p in probes]
+    try:  # Arrow infers one struct type for all the dicts, in C++
+        return pa.Table.from_struct_array(pa.array(dicts)).to_pandas().set_axis(probes.index)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):  # no dicts, or mixed types: the tolerant way
+        return pd.DataFrame.from_records([d or {} for d in dicts], index=probes.index)
 
 
 def build_table(frame: pd.DataFrame, labels: pd.DataFrame, split: pd.Series, secret: str, home: Path) -> pa.Table:

@@ -13,8 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from sklearn.preprocessing import RobustScaler
 
 from core.errors import CurateError
 
@@ -26,11 +24,17 @@ class LabelError(CurateError):
     """A label cannot be fitted on the population given (e.g. no row with followers)."""
 
 
-def _numbers(frame: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> np.ndarray:
-    """The columns as a float matrix with NaN for missing values (nullable Int64 included)."""
-    return np.column_stack(
-        [pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan) for c in columns]
-    ) if len(frame) else np.empty((0, len(columns)))
+def column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """One column as float64 with NaN for missing values (nullable Int64 included); no copy when already float."""
+    values = frame[name]
+    if values.dtype == np.float64:
+        return values.to_numpy()
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def numeric_view(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
+    """The columns the labels read, converted to float64 once (the labelers then read them without copies)."""
+    return pd.DataFrame({n: column(frame, n) for n in names if n in frame.columns}, index=frame.index)
 
 
 def _nullable_bool(values: np.ndarray, defined: np.ndarray) -> pd.arrays.BooleanArray:
@@ -56,10 +60,9 @@ class EngagementRateLabeler:
     @staticmethod
     def engagement_rate(frame: pd.DataFrame) -> np.ndarray:
         """ER per row; NaN where followers is 0 or missing or a count is missing (never infinite)."""
-        counts = _numbers(frame, ER_INPUTS)
-        followers = _numbers(frame, ["followers"])[:, 0]
+        followers = column(frame, "followers")
         with np.errstate(divide="ignore", invalid="ignore"):
-            er = counts.sum(axis=1) / followers * 100.0
+            er = (column(frame, "likes") + column(frame, "comments") + column(frame, "shares")) / followers * 100.0
         return np.where(followers > 0, er, np.nan)
 
     def fit(self, frame: pd.DataFrame) -> dict[str, Any]:
@@ -97,23 +100,30 @@ class WeightedViralityLabeler:
                 "min and max are the fit rows', values outside are clipped to [0, 1]")
 
     @staticmethod
-    def _logs(frame: pd.DataFrame) -> np.ndarray:
-        return np.log1p(np.maximum(_numbers(frame, WEIGHTED_METRICS), 0))
+    def _logs(frame: pd.DataFrame) -> list[np.ndarray]:
+        return [np.log1p(np.maximum(column(frame, m), 0)) for m in WEIGHTED_METRICS]
 
-    def _raw(self, logs: np.ndarray, center: np.ndarray, scale: np.ndarray) -> np.ndarray:
-        return ((logs - center) / scale) @ np.array([self.weights[m] for m in WEIGHTED_METRICS])
+    def _raw(self, logs: list[np.ndarray], center: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        # column by column: no n×4 temporaries
+        raw = np.zeros(len(logs[0]))
+        for i, m in enumerate(WEIGHTED_METRICS):
+            raw += (logs[i] - center[i]) * (self.weights[m] / scale[i])
+        return raw
 
     def fit(self, frame: pd.DataFrame) -> dict[str, Any]:
         """Medians and IQRs of the log counts (scikit-learn's RobustScaler), then min and max of the raw score."""
         logs = self._logs(frame)
-        complete = logs[~np.isnan(logs).any(axis=1)]
-        if not len(complete):
+        known = ~np.logical_or.reduce([np.isnan(v) for v in logs])
+        if not known.any():
             raise LabelError("cannot fit virality_weighted: no row of the fit population has all four counts")
-        scaler = RobustScaler(quantile_range=(25.0, 75.0)).fit(complete)
+        complete = [v[known] for v in logs] if not known.all() else logs
+        from sklearn.preprocessing import RobustScaler  # imported on use: it costs a second at start-up
+
+        scaler = RobustScaler(quantile_range=(25.0, 75.0)).fit(np.column_stack(complete))
         raw = self._raw(complete, scaler.center_, scaler.scale_)
         return {"weights": self.weights, "center": dict(zip(WEIGHTED_METRICS, scaler.center_.tolist(), strict=True)),
                 "scale": dict(zip(WEIGHTED_METRICS, scaler.scale_.tolist(), strict=True)),
-                "min": float(raw.min()), "max": float(raw.max()), "fit_rows": int(len(complete))}
+                "min": float(raw.min()), "max": float(raw.max()), "fit_rows": int(known.sum())}
 
     def apply(self, frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
         """Column virality_weighted in [0, 1] (NaN where a count is missing)."""
@@ -138,17 +148,21 @@ class AllAboveMedianLabeler:
 
     def fit(self, frame: pd.DataFrame) -> dict[str, Any]:
         """The median of each count over the fit rows (each ignoring its missing values)."""
-        values = _numbers(frame, self.metrics)
-        if np.isnan(values).all(axis=0).any():
-            raise LabelError("cannot fit viral_all_median: a count is missing on every row of the fit population")
-        return {"medians": dict(zip(self.metrics, np.nanmedian(values, axis=0).tolist(), strict=True))}
+        medians = {}
+        for m in self.metrics:
+            values = column(frame, m)
+            values = values[~np.isnan(values)]
+            if not values.size:
+                raise LabelError(f"cannot fit viral_all_median: {m} is missing on every row of the fit population")
+            medians[m] = float(np.median(values))
+        return {"medians": medians}
 
     def apply(self, frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
         """Column viral_all_median (null where a count is missing)."""
-        values = _numbers(frame, self.metrics)
-        medians = np.array([params["medians"][m] for m in self.metrics])
-        defined = ~np.isnan(values).any(axis=1)
-        return pd.DataFrame({"viral_all_median": _nullable_bool((values > medians).all(axis=1), defined)}, index=frame.index)
+        values = [column(frame, m) for m in self.metrics]
+        defined = ~np.logical_or.reduce([np.isnan(v) for v in values])
+        above = np.logical_and.reduce([v > params["medians"][m] for v, m in zip(values, self.metrics, strict=True)])
+        return pd.DataFrame({"viral_all_median": _nullable_bool(above, defined)}, index=frame.index)
 
 
 class CorrelationViralityLabeler:
@@ -171,19 +185,28 @@ class CorrelationViralityLabeler:
     def fit(self, frame: pd.DataFrame) -> dict[str, Any]:
         """ρ(plays, m) for likes, comments and shares over the fit rows with both values."""
         rho, undefined = {}, []
-        test = stats.pearsonr if self.method == "pearson" else stats.spearmanr
+        plays = column(frame, "plays")
         for other in self.others:
-            pair = _numbers(frame, ["plays", other])
-            pair = pair[~np.isnan(pair).any(axis=1)]
-            if len(pair) < 2 or np.ptp(pair[:, 0]) == 0 or np.ptp(pair[:, 1]) == 0:
+            values = column(frame, other)
+            both = ~(np.isnan(plays) | np.isnan(values))
+            x, y = (plays, values) if both.all() else (plays[both], values[both])
+            if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
                 undefined.append(other)  # a constant column has no correlation: treat it as unrelated
                 rho[other] = 0.0
             else:
-                rho[other] = float(test(pair[:, 0], pair[:, 1])[0])
+                rho[other] = self._correlation(x, y)
         return {"method": self.method, "rho": rho, "undefined": undefined}
+
+    def _correlation(self, x: np.ndarray, y: np.ndarray) -> float:
+        if self.method == "pearson":
+            return float(np.corrcoef(x, y)[0, 1])
+        from scipy.stats import spearmanr  # scipy.stats takes a second to import: only when asked for
+
+        return float(spearmanr(x, y)[0])
 
     def apply(self, frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
         """Column virality_corr (NaN where a count is missing)."""
-        values = _numbers(frame, ("plays", *self.others))
-        factors = np.array([1.0] + [1.0 - params["rho"][m] for m in self.others])
-        return pd.DataFrame({"virality_corr": values @ factors}, index=frame.index)
+        score = column(frame, "plays").copy()
+        for m in self.others:
+            score += (1.0 - params["rho"][m]) * column(frame, m)
+        return pd.DataFrame({"virality_corr": score}, index=frame.index)

@@ -14,11 +14,14 @@ from labeling.labelers import (
     EngagementRateLabeler,
     LabelError,
     WeightedViralityLabeler,
+    numeric_view,
 )
 
 #: every column the labels add, in order
 LABEL_COLUMNS = ("er", "er_defined", "viral_er", "virality_weighted", "viral_all_median", "virality_corr")
 DEFAULT_WEIGHTS = (("comments", 0.1), ("likes", 0.4), ("plays", 0.3), ("shares", 0.2))
+#: the columns the labels read
+INPUTS = ("plays", "likes", "comments", "shares", "followers")
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ def fit_labels(frame: pd.DataFrame, spec: LabelSpec | None = None, fit_on: str =
     if frame.empty:
         raise LabelError(f"cannot fit labels: the fit population ({fit_on}) has no rows")
     labelers = spec.labelers()
+    frame = numeric_view(frame, INPUTS)
     return FittedLabels(spec=spec, fit_on=fit_on, fit_rows=len(frame),
                         params={lab.name: lab.fit(frame) for lab in labelers},
                         definitions={lab.name: lab.definition() for lab in labelers})
@@ -95,5 +99,6 @@ def fit_labels(frame: pd.DataFrame, spec: LabelSpec | None = None, fit_on: str =
 
 def apply_labels(frame: pd.DataFrame, fitted: FittedLabels) -> pd.DataFrame:
     """The LABEL_COLUMNS for every row of ``frame``, with the fitted parameters."""
-    parts = [lab.apply(frame, fitted.params[lab.name]) for lab in fitted.spec.labelers()]
+    numeric = numeric_view(frame, INPUTS)
+    parts = [lab.apply(numeric, fitted.params[lab.name]) for lab in fitted.spec.labelers()]
     return pd.concat(parts, axis=1)[list(LABEL_COLUMNS)] if parts else pd.DataFrame(index=frame.index)

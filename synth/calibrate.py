@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.special import ndtri
 
 from core.errors import CurateError
@@ -58,6 +57,8 @@ def fit_marginal(values: np.ndarray, min_rows: int = MIN_ROWS) -> Marginal | Non
     positive = known[known > 0]
     if len(positive) < min_rows:
         return None
+    from scipy import stats  # a second to import: only when calibrating
+
     sigma, _, scale = stats.lognorm.fit(positive, floc=0)
     return Marginal.lognormal(float(scale), max(float(sigma), 1e-3), zero_frac=float(np.mean(known <= 0)))
 
@@ -68,6 +69,8 @@ def _author_model(base: AuthorModel, fitted: dict, observed: pd.DataFrame) -> Au
         created = pd.to_datetime(observed["account_created_at"], utc=True).dropna()
         if len(created) >= MIN_ROWS:
             ages = ((created.max() - created) / pd.Timedelta(days=1)).to_numpy()
+            from scipy import stats
+
             scale = max(float(stats.expon.fit(ages, floc=0)[1]), 1.0)
     return AuthorModel(followers=fitted["followers"] or base.followers, following=fitted["following"] or base.following,
                        account_start=base.account_start, account_age_scale_days=scale)
