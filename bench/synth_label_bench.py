@@ -136,6 +136,22 @@ def main() -> None:
     print(f"| label (fit all + apply, 5 labels) | {N:,} | {label_s:.2f} | {N / label_s:,.0f} | {base:,.0f} | "
           f"{N / label_s / base:,.0f}× | {'met' if label_s <= 2 else 'MISSED'} |")
     print(f"\nper-row Python: simulate {py_seconds:.2f} s, label {py_label_s:.2f} s for {N_PY:,} rows (viral-vision compared with the seed-000 per-row simulator)")
+    print_quartiles(synth.simulate_videos(big, synth.get_preset("viral-vision"), SEED))
+
+
+SEED_001 = {"comments": (145, 527, 1_743), "likes": (23_500, 78_600, 258_675),
+            "plays": (281_125, 803_750, 2_300_000), "shares": (135, 903, 4_732)}
+
+
+def print_quartiles(out: pd.DataFrame) -> None:
+    """The viral-vision preset's quartiles beside seed 001's table."""
+    print(f"\nviral-vision, {len(out):,} videos (seed {SEED}) beside seed 001's metric table\n")
+    print("| metric | seed 001 P25 / P50 / P75 | viral-vision P25 / P50 / P75 | difference |")
+    print("|---|---|---|---|")
+    for metric, table in SEED_001.items():
+        ours = np.percentile(out[metric], [25, 50, 75])
+        diff = " / ".join(f"{(a / b - 1) * 100:+.1f} %" for a, b in zip(ours, table, strict=True))
+        print(f"| {metric} | {' / '.join(f'{v:,}' for v in table)} | {' / '.join(f'{v:,.0f}' for v in ours)} | {diff} |")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import typer
 
 from core.errors import ConfigError
 from curate.context import Context
-from curate.output import console, key_value_table, print_json
+from curate.output import console, err_console, key_value_table, print_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,6 +85,10 @@ def create(
         return
     console.print(key_value_table(f"snapshot {snapshot.ref}", _rows(summary)))
     console.print(f"written to {snapshot.path}", highlight=False, soft_wrap=True)
+    empty = [s for s, n in (summary["splits"] or {}).items() if n == 0]
+    if empty:
+        err_console.print(f"warning: {' and '.join(empty)} {'has' if len(empty) == 1 else 'have'} no rows (too few authors for "
+                          "these ratios, or only simulated rows: see --include-simulated-in-eval)", highlight=False)
 
 
 def _summary(snapshot: SnapshotRef) -> dict[str, Any]:

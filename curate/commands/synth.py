@@ -55,7 +55,8 @@ def synth(
     if as_json:
         print_json(counts)
         return
-    console.print(key_value_table("synth", [(k, v) for k, v in counts.items() if k != "params_hash"]))
+    shown = [(k, ("yes" if v else "no") if isinstance(v, bool) else v) for k, v in counts.items() if k != "params_hash"]
+    console.print(key_value_table("synth", shown))
     console.print(f"params hash {counts['params_hash']}", highlight=False)
 
 
