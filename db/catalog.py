@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -75,9 +76,13 @@ def write_batch(conn: Connection, items: Sequence[ParsedItem], source: str, obse
     return counts
 
 
-def _shallow(record: Any, names: Sequence[str]) -> dict[str, Any]:
+_AUTHOR_VALUES = attrgetter(*AUTHOR_FIELDS)
+_VIDEO_VALUES = attrgetter(*VIDEO_FIELDS)
+
+
+def _shallow(record: Any, names: Sequence[str], values: Any) -> dict[str, Any]:
     # dataclasses.asdict deep-copies every value; these rows are consumed at once
-    return {name: getattr(record, name) for name in names}
+    return dict(zip(names, values(record), strict=True))
 
 
 def _merge_authors(records: Iterable[AuthorRecord]) -> dict[str, AuthorRecord]:
@@ -111,7 +116,7 @@ def _upsert_authors(conn: Connection, records: list[AuthorRecord], now: datetime
 
 
 def _author_row(rec: AuthorRecord, now: datetime) -> dict[str, Any]:
-    row = _shallow(rec, AUTHOR_FIELDS)
+    row = _shallow(rec, AUTHOR_FIELDS, _AUTHOR_VALUES)
     row["account_created_at"] = row.pop("created_at")
     has_stats = any(row[c] is not None for c in AUTHOR_STATS)
     row["stats_provenance"] = Provenance.OBSERVED.value if has_stats else None
@@ -126,7 +131,7 @@ def _existing_video_ids(conn: Connection, ids: list[str]) -> set[str]:
 
 
 def _video_row(item: ParsedItem, now: datetime) -> dict[str, Any]:
-    row = _shallow(item.video, VIDEO_FIELDS)
+    row = _shallow(item.video, VIDEO_FIELDS, _VIDEO_VALUES)
     row.pop("author_handle")
     row["hashtags"] = list(row["hashtags"]) or None
     row["raw"] = item.raw
