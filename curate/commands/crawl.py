@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from scrapers.source import Source, SourceSecrets
 
 SOURCES = ("tiktokapi", "playwright", "selenium", "ytdlp")
-DEFAULTS = {"seed": 25, "fanout": 5, "max_videos": 500, "source": "tiktokapi", "timeout": 30.0}
+DEFAULTS = {"seed": 25, "fanout": 5, "max_videos": 500, "source": "tiktokapi", "timeout": 30.0, "attempts": 6, "backoff": 1.0}
 #: exit status of a run that stopped blocked or failed (its state is kept: resume it)
 EXIT_STOPPED = 4
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$")
@@ -122,7 +122,10 @@ def crawl(
     record = _open_or_start(context, resume, given, source, base_url, rate, timeout, secrets)
     options = record.params
     name = _option(context, "source", source) if resume and source else record.source
-    politeness = Politeness(rate=options["rate"], timeout=options["timeout"])
+    politeness = Politeness(
+        rate=options["rate"], timeout=options["timeout"],
+        attempts=int(_option(context, "attempts", None)), backoff=float(_option(context, "backoff", None)),
+    )
     budget = parse_duration(_option(context, "time_budget", time_budget))
     with build_source(name, record.base_url, secrets, politeness.timeout) as src, CrawlView(record, quiet=as_json) as view:
         result = crawl_run(context.engine, record, src, politeness, budget, view.update, secrets.redact)

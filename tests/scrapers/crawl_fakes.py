@@ -101,3 +101,46 @@ class FakeSource:
     def author(self, handle: str) -> AuthorRecord:
         self._request(f"author:{handle}")
         return AuthorRecord(id="1", handle=handle)
+
+
+class WorldSource:
+    """The sandbox world read directly (no HTTP): the reference every backend's crawl must equal."""
+
+    name = "world"
+
+    def __init__(self, world) -> None:
+        from scrapers.parse import parse_item
+
+        self.world, self._parse = world, parse_item
+        self.stats = SourceStats()
+
+    def __enter__(self) -> WorldSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def _items(self, ids) -> list[ParsedItem]:
+        return [self._parse(self.world.item_struct(i)) for i in ids]
+
+    def feed(self, count: int, cursor=None) -> Page:
+        start = int(cursor or 0)
+        ids = self.world.items[start : start + min(count, 30)]
+        return Page(self._items(ids), has_more=start + len(ids) < len(self.world.items), cursor=start + len(ids))
+
+    def related(self, video_id: str, count: int, cursor=None) -> Page:
+        state = self.world.visibility(video_id)
+        if state == "private":
+            raise Private(f"related of {video_id}: statusCode 10216")
+        if state == "deleted":
+            raise Withheld(f"related of {video_id}: statusCode 10204")
+        ids = self.world.related(video_id)
+        start = int(cursor or 0)
+        page = ids[start : start + count]
+        return Page(self._items(page), has_more=start + len(page) < len(ids), cursor=start + len(page))
+
+    def video(self, video_id: str, handle=None) -> ParsedItem:
+        return self._items([video_id])[0]
+
+    def author(self, handle: str) -> AuthorRecord:
+        raise NotFound("not needed")

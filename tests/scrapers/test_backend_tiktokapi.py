@@ -1,0 +1,93 @@
+"""TikTokApi's endless related-videos loop cannot happen through our backend.
+
+A site that answers every related request with an empty page and ``hasMore: true``
+(the sandbox for everything else) makes TikTokApi's own ``Video.related_videos``
+request again and again without end; our backend asks once per call and the crawl
+stops expanding on an empty page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from scrapers.backends.tiktokapi import TikTokApiSource
+
+ENDLESS = b'{"statusCode":0,"status_code":0,"itemList":[],"hasMore":true,"cursor":"0"}'
+PASSED_HEADERS = ("content-type", "set-cookie", "access-control-allow-origin", "cache-control")
+
+
+class EndlessRelated:
+    """The sandbox, except that related lists are empty and never end."""
+
+    def __init__(self, upstream: str) -> None:
+        self.related_requests = 0
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):  # noqa: N802
+                if self.path.startswith("/api/related/item_list/"):
+                    site.related_requests += 1
+                    status, headers, body = 200, {"content-type": "application/json"}, ENDLESS
+                else:
+                    answer = httpx.get(upstream + self.path, headers={"cookie": self.headers.get("cookie", "")}, timeout=30)
+                    status, body = answer.status_code, answer.content
+                    headers = {k: v for k, v in answer.headers.items() if k.lower() in PASSED_HEADERS}
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("access-control-allow-origin", "*")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture(scope="module")
+def endless(sandbox_site):
+    site = EndlessRelated(sandbox_site.base_url)
+    yield site
+    site.server.shutdown()
+
+
+@pytest.mark.browser
+def test_tiktokapi_would_loop_forever_but_our_call_asks_once(endless, sandbox_world):
+    video_id = sandbox_world.items[0]
+    with TikTokApiSource(base_url=endless.url) as source:
+
+        async def library_loop() -> None:
+            async for _ in source._api.video(id=video_id).related_videos(count=5):
+                pass
+
+        with pytest.raises(asyncio.TimeoutError):
+            source._run(asyncio.wait_for(library_loop(), timeout=3))
+        looped = endless.related_requests
+        assert looped >= 5, f"TikTokApi stopped by itself after {looped} requests"
+
+        page = source.related(video_id, 16)
+        assert endless.related_requests == looped + 1
+        assert page.items == [] and page.has_more is True
+
+
+@pytest.mark.browser
+def test_a_crawl_over_endless_related_pages_terminates(endless, sqlite_cli):
+    before = endless.related_requests
+    result = sqlite_cli("crawl", "--seed", "5", "--fanout", "3", "--max-videos", "40", "--random-seed", "3",
+                        "--source", "tiktokapi", "--base-url", endless.url, "--json")
+    summary = json.loads(result.stdout)
+    assert (summary["status"], summary["stop_reason"]) == ("finished", "exhausted")
+    assert summary["videos"] == 5 and summary["expanded"] == 5
+    assert endless.related_requests - before == 5, "one request per expanded video, not one more"
