@@ -208,6 +208,11 @@ def write_simulated_videos(
             added += insert_new(conn, obs, batch, key=["video_id", "provenance", "fingerprint"])
         if progress:
             progress(len(batch))
+    return {"observations": added, **_fill_video_gaps(engine, drawn)}
+
+
+def _fill_video_gaps(engine: Engine, drawn: pd.DataFrame) -> dict[str, int]:
+    """Drawn create times and (planted mode) categories, where the video has none."""
     v = Video.__table__
     times = drawn[drawn["create_time_missing"]][["video_id", "create_time"]].set_axis(["b_id", "b_time"], axis=1)
     cats = drawn[drawn["category_simulated"]][["video_id", "category"]].set_axis(["b_id", "b_category"], axis=1)
@@ -219,7 +224,7 @@ def write_simulated_videos(
     )
     _run_batches(engine, time_stmt, _records(times), None)
     _run_batches(engine, cat_stmt, _records(cats), None)
-    return {"observations": added, "create_times": len(times), "categories": len(cats)}
+    return {"create_times": len(times), "categories": len(cats)}
 
 
 def _observation_rows(drawn: pd.DataFrame, simulation: Mapping[str, Any], source: str, now: datetime) -> list[dict]:

@@ -67,17 +67,13 @@ def create(
     from curate.snapshotting import SnapshotOptions, create_snapshot
 
     context: Context = ctx.obj
-    options = SnapshotOptions(
-        name=name, split=_option(context, "split", split), seed=int(_option(context, "seed", seed)),
-        group_by=_option(context, "group_by", group_by), fit_on=_option(context, "fit_on", fit_on),
-        label_percentile=float(_option(context, "label_percentile", label_percentile)),
-        weights=_option(context, "weights", weights), corr_method=_option(context, "corr_method", corr_method),
-        include_simulated_in_eval=bool(_option(context, "include_simulated_in_eval", include_simulated_in_eval)),
-        include_rejected=bool(_option(context, "include_rejected", include_rejected)),
-        cutoff=_cutoff(_option(context, "cutoff", cutoff)),
-    )
-    if options.fit_on not in FIT_ON:
-        raise ConfigError(f"--fit-on must be train or all, not {options.fit_on!r}")
+    given = {"split": split, "seed": seed, "group_by": group_by, "fit_on": fit_on, "label_percentile": label_percentile,
+             "weights": weights, "corr_method": corr_method, "include_simulated_in_eval": include_simulated_in_eval,
+             "include_rejected": include_rejected, "cutoff": cutoff}
+    values = {key: _option(context, key, value) for key, value in given.items()}
+    if values["fit_on"] not in FIT_ON:
+        raise ConfigError(f"--fit-on must be train or all, not {values['fit_on']!r}")
+    options = SnapshotOptions(name=name, **{**values, "cutoff": _cutoff(values["cutoff"])})
     snapshot = create_snapshot(context.engine, context.settings.home, options)
     summary = _summary(snapshot)
     if as_json:
