@@ -156,8 +156,12 @@ def _copula_engagement(preset: Preset, model: CopulaEngagement, keys, seed, foll
     chol = np.linalg.cholesky(inner - np.outer(cross, cross))
     z_f = preset.authors.followers.normal_score(followers)
     z_f = np.where(np.isnan(z_f), normals(keys, seed, S_COPULA), z_f)
-    noise = np.column_stack([normals(keys, seed, S_COPULA + 1 + i) for i in range(len(METRICS))])
-    z = z_f[:, None] * cross[None, :] + noise @ chol.T + shift[:, None]
-    values = {name: getattr(model, name).from_normal(z[:, i]) for i, name in enumerate(METRICS)}
+    noise = [normals(keys, seed, S_COPULA + 1 + i) for i in range(len(METRICS))]
+    values = {}
+    for i, name in enumerate(METRICS):  # column by column (chol is lower-triangular): no n×5 temporaries
+        z = cross[i] * z_f + shift
+        for j in range(i + 1):
+            z += chol[i, j] * noise[j]
+        values[name] = getattr(model, name).from_normal(z)
     values["plays"] = np.maximum(values["plays"], values["likes"])
     return values
