@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import orjson
 import pytest
 import sqlalchemy as sa
 
+from core.errors import ParseError
+from curate.commands.importing import prefetched
 from db.engine import create_catalog_engine
 from db.models import Author, MetricObservation, Video
 from scrapers.payloads.samples import FIRST_AUTHOR_ID, SampleFeed
@@ -145,3 +148,23 @@ def test_real_payload_files_import_with_their_values(cli, realdata):
 
 def test_first_author_id_is_what_the_samples_use():
     assert SampleFeed(1).item(0)["author"]["id"] == str(FIRST_AUTHOR_ID)
+
+
+def test_prefetch_keeps_order_and_raises_where_the_error_happened():
+    def source():
+        yield from range(1234)
+        raise ParseError("truncated", "cut")
+
+    got = []
+    with pytest.raises(ParseError, match="truncated"):
+        for value in prefetched(source(), chunk=100, depth=2):
+            got.append(value)
+    assert got == list(range(1234))
+
+
+def test_prefetch_stops_its_thread_when_the_consumer_stops():
+    before = threading.active_count()
+    stream = prefetched(iter(range(10**9)), chunk=10, depth=2)
+    assert [next(stream) for _ in range(25)] == list(range(25))
+    stream.close()
+    assert threading.active_count() == before
