@@ -7,6 +7,7 @@ report always has the same set of pictures.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 METRIC_COLUMNS = ("plays", "likes", "comments", "shares", "followers")
 BINARY_LABELS = ("viral_er", "viral_all_median")
@@ -29,10 +30,17 @@ def _axes(left: float = 0.1) -> tuple[Figure, Axes]:
     return fig, fig.subplots()
 
 
-def _log_x(ax: Axes) -> None:
-    """A log x axis with ticks at decades only: hundreds of minor ticks made a figure several times slower."""
+def _log_x(ax: Axes, values: np.ndarray) -> None:
+    """A log x axis without minor ticks (hundreds of them made a figure several times slower).
+
+    Data spanning under two decades gets ticks at 1, 2 and 5 of each decade too,
+    written plainly, so that the axis never shows a single label.
+    """
     ax.set_xscale("log")
     ax.xaxis.set_minor_locator(NullLocator())
+    if values.size and np.log10(values.max() / values.min()) < 2:
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
 
 
 def _save(fig: Figure, path: Path) -> None:
@@ -40,7 +48,7 @@ def _save(fig: Figure, path: Path) -> None:
 
 
 def _empty(ax: Axes, message: str) -> None:
-    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="#555555", wrap=True)
+    ax.text(0.5, 0.5, textwrap.fill(message, 48), ha="center", va="center", transform=ax.transAxes, color="#555555")
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -136,7 +144,7 @@ def _metric_panel(ax: Axes, table: pd.DataFrame, metric: str, provenance: pd.Ser
             if counts.any():  # stacked by hand: stairs is far cheaper to draw than hist's one patch per bar
                 ax.stairs(base + counts, bins, baseline=base, fill=True, color=COLORS[name], label=name)
                 base = base + counts
-        _log_x(ax)
+        _log_x(ax, bins)
         ax.set_xlabel(f"{metric} (log scale)")
         ax.set_ylabel("videos")
         ax.legend(fontsize="small", loc="upper right")
@@ -150,8 +158,9 @@ def er_figure(table: pd.DataFrame, path: Path, threshold: float | None, percenti
     er = _finite(table["er"]) if "er" in table else np.array([])
     er = er[er > 0]
     if er.size:
-        ax.hist(er, bins=_log_bins(er), color=COLORS["observed"], edgecolor="white")
-        _log_x(ax)
+        bins = _log_bins(er)
+        ax.stairs(np.histogram(er, bins)[0], bins, fill=True, color=COLORS["observed"])
+        _log_x(ax, bins)
         ax.set_xlabel("ER = (likes + comments + shares) / followers × 100 (log scale)")
         ax.set_ylabel("videos")
         if threshold is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from curation.distributor import CRASH_REASON, probe_many
 from curation.probe import ProbeResult, probe_file
@@ -111,3 +113,14 @@ def test_a_file_that_kills_its_worker_is_a_row_with_a_reason_and_the_run_goes_on
     assert results["random.mp4"].reason == CRASH_REASON
     assert results["clip.mp4"].frames == results["clip.mkv"].frames == 120
     assert results["empty.mp4"].reason == "empty file"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(head=st.sampled_from([b"", b"\x00\x00\x00\x18ftypmp42", b"\x1aE\xdf\xa3", b"RIFF\x00\x00\x00\x00AVI ", b"FLV\x01", b"G", b"\x00\x00\x01\xb3"]), body=st.binary(max_size=4096))
+def test_any_bytes_give_a_result_never_an_exception(tmp_path, head, body):
+    path = tmp_path / "fuzz.mp4"
+    path.write_bytes(head + body)
+    facts = probe_file(path)
+    assert isinstance(facts, ProbeResult)
+    assert facts.readable is False or (facts.width > 0 and facts.height > 0 and facts.frames >= 0)
+    assert facts.readable or facts.reason
