@@ -183,3 +183,15 @@ def test_real_payloads_never_leak_their_creators(sqlite_cli, realdata, tmp_path)
     text = every_text(sqlite_cli.home / "snapshots") + every_text(tmp_path / "csv") + every_text(tmp_path / "hf")
     assert not {s for s in secrets if s in text}
     assert "thebigbradwolf" not in text.lower()
+
+
+def test_synth_calibrates_to_observed_videos(sqlite_cli):
+    fill(sqlite_cli, catalog_items(90, authors=15, observed_every=3))  # 30 observed, 60 without metrics
+    out = run_json(sqlite_cli, "synth", "--calibrate", "--reference-date", "2024-06-30", "--seed", "2")
+    assert out["preset"] == "calibrated" and out["videos_simulated"] == 60
+    run_json(sqlite_cli, "snapshot", "create", "c", "--include-simulated-in-eval")
+    rows = pq.read_table(sqlite_cli.home / "snapshots/c/v1/videos.parquet").to_pandas()
+    observed, simulated = (rows[rows["provenance"] == p]["likes"] for p in ("observed", "simulated"))
+    ratio = simulated.median() / observed.median()
+    assert 0.3 < ratio < 3, ratio  # drawn around the observed distribution, not seed 000's
+    assert (rows["account_created_at"] <= pd.Timestamp("2024-06-30", tz="UTC")).all()  # drawn before the reference date
