@@ -13,18 +13,24 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from db.snapshots import MANIFEST_FILE, SPLITS, SnapshotError, SnapshotRef
+from db.snapshots import MANIFEST_FILE, SPLITS, SnapshotError, SnapshotRef, verify_snapshot
 
 FORMATS = ("parquet", "csv", "hf")
 
 
 def export_snapshot(snapshot: SnapshotRef, fmt: str, out: Path, overwrite: bool = False) -> list[Path]:
-    """Writes ``snapshot`` to ``out`` in ``fmt``; returns the files or folders written (one per split)."""
+    """Writes ``snapshot`` to ``out`` in ``fmt``; returns the files or folders written (one per split).
+
+    The snapshot's files are verified against its manifest first: a modified snapshot is not exported.
+    """
     if fmt not in FORMATS:
         raise SnapshotError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise SnapshotError(f"{out} exists and is not empty; choose another --out or pass --overwrite")
+    report = verify_snapshot(snapshot)
+    if not report.ok:  # an export must be the snapshot its manifest describes
+        raise SnapshotError(f"{snapshot.ref} was modified, not exporting it: " + "; ".join(report.problems()))
     out.parent.mkdir(parents=True, exist_ok=True)
     table = snapshot.table()
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))

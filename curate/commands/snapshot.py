@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +26,16 @@ FIT_ON = ("train", "all")
 
 snapshot_app = typer.Typer(help="Frozen, versioned datasets: create, list, show, verify, diff.\n\nExample:  curate snapshot list",
                            no_args_is_help=True, rich_markup_mode=None)
+
+
+@contextmanager
+def _working(message: str, quiet: bool) -> Iterator[None]:
+    """A rich spinner while a long step runs (none when printing JSON)."""
+    if quiet:
+        yield
+        return
+    with console.status(message):
+        yield
 
 
 def _option(context: Context, key: str, given: Any) -> Any:
@@ -74,7 +86,8 @@ def create(
     if values["fit_on"] not in FIT_ON:
         raise ConfigError(f"--fit-on must be train or all, not {values['fit_on']!r}")
     options = SnapshotOptions(name=name, **{**values, "cutoff": _cutoff(values["cutoff"])})
-    snapshot = create_snapshot(context.engine, context.settings.home, options)
+    with _working(f"building the next version of {name}", quiet=as_json):
+        snapshot = create_snapshot(context.engine, context.settings.home, options)
     summary = _summary(snapshot)
     if as_json:
         print_json(summary)
@@ -226,7 +239,8 @@ def export(
 
     context: Context = ctx.obj
     snapshot = resolve_snapshot(context.settings.home, None, ref)
-    written = export_snapshot(snapshot, fmt, out, overwrite=overwrite)
+    with _working(f"exporting {snapshot.ref} as {fmt}", quiet=as_json):
+        written = export_snapshot(snapshot, fmt, out, overwrite=overwrite)
     if as_json:
         print_json({"ref": snapshot.ref, "format": fmt, "out": str(out), "files": [str(p) for p in written],
                     "splits": snapshot.manifest.get("counts", {}).get("splits")})

@@ -115,3 +115,12 @@ def test_export_writes_each_split_in_each_format(sqlite_engine, home, tmp_path):
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["manifest.json", "test.parquet", "train.parquet", "val.parquet"]
     with pytest.raises(SnapshotError, match="unknown export format"):
         export_snapshot(snap, "xlsx", tmp_path / "x")
+
+
+def test_a_modified_snapshot_is_not_exported(sqlite_engine, home, tmp_path):
+    snap = write_snapshot(home, sqlite_engine, "ds", table([1, 2]), {}, parent=None)
+    with open(snap.table_path, "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(SnapshotError, match="videos.parquet changed"):
+        export_snapshot(resolve_snapshot(home, None, "ds"), "parquet", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
