@@ -146,6 +146,19 @@ def test_real_payload_files_import_with_their_values(cli, realdata):
     assert sources == {"import:item", "import:tiktok-scraper", "import:page"}
 
 
+def test_nul_characters_are_dropped_so_that_postgres_takes_the_payload(cli, tmp_path, feed):
+    item = next(feed.items())
+    item["desc"] = "before\u0000after"
+    item["video"]["format"] = "mp4\u0000"
+    variants = [orjson.dumps({**item, "id": str(70 + i)}) for i in range(4)]
+    # JSON Lines (decoded line by line) and an array with one item per line (the orjson line path)
+    (tmp_path / "nul.jsonl").write_bytes(variants[0] + b"\n" + variants[1] + b"\n")
+    (tmp_path / "nul.json").write_bytes(b"[\n" + variants[2] + b",\n" + variants[3] + b"\n]")
+    assert imported(cli, tmp_path / "nul.jsonl", tmp_path / "nul.json")["new"] == 4
+    captions = {c for (c,) in query(cli, sa.select(Video.caption))}
+    assert captions == {"beforeafter"}
+
+
 def test_first_author_id_is_what_the_samples_use():
     assert SampleFeed(1).item(0)["author"]["id"] == str(FIRST_AUTHOR_ID)
 

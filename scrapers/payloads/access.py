@@ -59,6 +59,21 @@ def text(value: Any) -> str | None:
     return None
 
 
+#: how JSON writes a NUL character; a document without it holds none
+JSON_NUL = "\\u0000"
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` with NUL characters removed from every string in it (Postgres's JSONB refuses them)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
+
+
 def ident(value: Any) -> str | None:
     """An identifier given as a string or an integer, as a non-empty string; else None."""
     if isinstance(value, str):

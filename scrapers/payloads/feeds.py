@@ -14,7 +14,7 @@ import orjson
 
 from core.errors import ParseError
 from core.records import ParsedItem
-from scrapers.payloads.access import ident, text
+from scrapers.payloads.access import JSON_NUL, ident, text, without_nul
 from scrapers.payloads.items import parse_item
 
 ITEM_LIST_KEYS = ("itemList", "items")
@@ -33,18 +33,19 @@ class FeedPage:
 
 
 def load_json(body: bytes | str) -> Any:
-    """Decodes a JSON document; raises ParseError ``empty_body`` or ``malformed_json``."""
+    """Decodes a JSON document, NUL characters removed; raises ParseError ``empty_body`` or ``malformed_json``."""
     if not body or not body.strip():
         raise ParseError("empty_body")
     try:
-        return orjson.loads(body)
+        value = orjson.loads(body)
     except orjson.JSONDecodeError:
-        pass
-    # orjson refuses integers beyond 64 bits and NaN; the standard library takes them
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise ParseError("malformed_json", str(exc)[:120]) from None
+        # orjson refuses integers beyond 64 bits and NaN; the standard library takes them
+        try:
+            value = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            raise ParseError("malformed_json", str(exc)[:120]) from None
+    nul = JSON_NUL if isinstance(body, str) else JSON_NUL.encode()
+    return without_nul(value) if nul in body else value
 
 
 def parse_items(objs: Any, source_format: str | None = None) -> FeedPage:

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 import orjson
 
 from core.errors import ParseError
+from scrapers.payloads.access import JSON_NUL, without_nul
 
 CHUNK = 1 << 20
 #: one value may not exceed this (a broken file must not be read whole into memory)
@@ -101,8 +102,8 @@ class JsonStream:
             # a number at the window's end may go on in the next chunk
             if end == len(self.buf) and not self.eof and self._fill():
                 continue
-            self.pos = end
-            return value
+            start, self.pos = self.pos, end
+            return without_nul(value) if self.buf.find(JSON_NUL, start, end) != -1 else value
 
     def _incomplete(self, exc: json.JSONDecodeError) -> bool:
         if len(self.buf) - self.pos > MAX_VALUE_CHARS:
@@ -131,7 +132,7 @@ class JsonStream:
             self.one_per_line = self.at() - start == len(line)
             return value
         self.pos += len(line)
-        return value
+        return without_nul(value) if JSON_NUL in line else value
 
     def elements(self) -> Iterator[Any]:
         """The elements of the array whose ``[`` was just consumed."""
