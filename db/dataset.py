@@ -78,12 +78,8 @@ def load_video_frame(engine: Engine, cutoff: datetime | None = None, include_rej
     Int64, times are UTC timestamps, ``hashtags``/``probe``/``verdict_reasons``
     are Python lists/dicts (or None).
     """
-    with engine.connect() as conn:
-        result = conn.execute(video_frame_query(cutoff, include_rejected))
-        columns = list(result.keys())
-        # the DBAPI's plain tuples: decoding them column by column below is several times faster than Row objects
-        rows = result.cursor.fetchall()
-    return _typed(pd.DataFrame.from_records(rows, columns=columns))
+    # the DBAPI's plain tuples, decoded column by column in _typed: several times faster than Row objects
+    return _typed(_fetch_frame(engine, video_frame_query(cutoff, include_rejected)))
 
 
 def _json(value: Any) -> Any:
@@ -124,27 +120,32 @@ def load_simulation_targets(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]
         v.c.id.label("video_id"), v.c.author_id, a.c.followers, a.c.account_created_at, v.c.create_time,
         v.c.category, v.c.music_original, v.c.duration_s,
     ).select_from(v.outerjoin(a, a.c.id == v.c.author_id)).where(~has_obs).order_by(v.c.id)
-    with engine.connect() as conn:
-        author_frame = pd.DataFrame(conn.execute(authors).all(), columns=["author_id", "needs_stats", "needs_created"])
-        result = conn.execute(videos)
-        video_frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    author_frame, video_frame = _fetch_frame(engine, authors), _fetch_frame(engine, videos)
     for column in ("account_created_at", "create_time"):
-        video_frame[column] = pd.to_datetime(video_frame[column], utc=True)
+        video_frame[column] = pd.to_datetime(video_frame[column], utc=True, format="ISO8601")
+    video_frame["music_original"] = video_frame["music_original"].astype("boolean")
     return author_frame.astype({"needs_stats": bool, "needs_created": bool}), video_frame
 
 
-def _python(value: Any) -> Any:
-    """A database-ready scalar: numpy scalars unwrapped, NaN/NaT to None, timestamps to datetimes."""
-    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    return value.item() if isinstance(value, np.generic) else value
+def _fetch_frame(engine: Engine, query: sa.Select) -> pd.DataFrame:
+    """A query's rows as a DataFrame, from the DBAPI's plain tuples (values left as the driver gives them)."""
+    with engine.connect() as conn:
+        result = conn.execute(query)
+        return pd.DataFrame.from_records(result.cursor.fetchall(), columns=list(result.keys()))
+
+
+def _column_values(values: pd.Series) -> list[Any]:
+    """A column as database-ready Python values: native scalars, datetimes, None for NaN/NA/NaT."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return [None if v is pd.NaT else v for v in values.dt.to_pydatetime()]
+    return values.astype(object).where(values.notna(), None).tolist()
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    columns = {c: frame[c].astype(object).to_numpy() for c in frame.columns}
-    return [{c: _python(values[i]) for c, values in columns.items()} for i in range(len(frame))]
+    """Executemany parameters: converted column by column, then zipped into one dict per row."""
+    columns = list(frame.columns)
+    values = [_column_values(frame[c]) for c in columns]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def _run_batches(engine: Engine, statement: Any, rows: list[dict], progress: Progress | None) -> None:
