@@ -34,21 +34,27 @@ LATEST_ORDER = "observed before simulated, then the newest observed_at, then the
 Progress = Callable[[int], None]
 
 
-def _latest_observations(cutoff: datetime | None) -> sa.Subquery:
+def _latest_observation_ids(cutoff: datetime | None) -> sa.Subquery:
+    """(video_id, id, rank) of every observation as of ``cutoff``; rank 1 is the latest.
+
+    Only three narrow columns are ranked; the chosen rows are then joined by primary key,
+    which is faster than ranking whole observation rows.
+    """
     obs = MetricObservation.__table__
     rank = sa.func.row_number().over(
         partition_by=obs.c.video_id,
         order_by=[sa.case((obs.c.provenance == Provenance.OBSERVED.value, 0), else_=1), obs.c.observed_at.desc(), obs.c.id.desc()],
     )
-    query = sa.select(obs, rank.label("rank"))
+    query = sa.select(obs.c.video_id, obs.c.id, rank.label("rank"))
     if cutoff is not None:
         query = query.where(obs.c.observed_at <= cutoff)
-    return query.subquery("latest")
+    return query.subquery("pick")
 
 
 def video_frame_query(cutoff: datetime | None = None, include_rejected: bool = True) -> sa.Select:
     """The SQL of :func:`load_video_frame` (the same on SQLite and Postgres; recorded in manifests)."""
-    v, a, o = Video.__table__, Author.__table__, _latest_observations(cutoff)
+    v, a, pick = Video.__table__, Author.__table__, _latest_observation_ids(cutoff)
+    o = MetricObservation.__table__.alias("latest")
     query = sa.select(
         v.c.id.label("video_id"), v.c.author_id, a.c.handle.label("author_handle"),
         *(o.c[m] for m in METRICS),
@@ -60,7 +66,9 @@ def video_frame_query(cutoff: datetime | None = None, include_rejected: bool = T
         v.c.hashtags, v.c.music_id, v.c.music_title, v.c.music_original, v.c.category, v.c.category_provenance,
         v.c.media_path, v.c.media_sha256, v.c.probe, v.c.verdict, v.c.verdict_reasons, v.c.rules_hash, v.c.first_seen_at,
     ).select_from(
-        v.outerjoin(a, a.c.id == v.c.author_id).outerjoin(o, sa.and_(o.c.video_id == v.c.id, o.c.rank == 1))
+        v.outerjoin(a, a.c.id == v.c.author_id)
+        .outerjoin(pick, sa.and_(pick.c.video_id == v.c.id, pick.c.rank == 1))
+        .outerjoin(o, o.c.id == pick.c.id)
     )
     if cutoff is not None:
         query = query.where(v.c.first_seen_at <= cutoff)
