@@ -4,7 +4,8 @@ The files are 14 ffmpeg-made clips in TikTok's shape (720×1280 H.264 + AAC,
 8–12 s, mp4 with the index at either end, a few mkv/mov) plus a cut mp4 and an
 HTML page saved as .mp4, hard-linked 500 times under distinct names. Every method
 runs 2 at a time on the same files after one warm-up read, in the same run.
-Full decode is timed on the first 40 files (it is ~100× slower). The frame counts
+Full decode is timed on the first 40 files (it is ~100× slower) and ffprobe without
+-count_packets on the first 100 (its cost is the process start). The frame counts
 of our prober are checked against ffprobe's packet counts. Targets: ≥ 150 files/s
 and ≥ 10× ffprobe.
 
@@ -16,19 +17,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
 
 from curation.distributor import probe_many
-from curation.probe import ProbeResult
+from curation.probe import ProbeResult, probe_file
 
-N_FILES, WORKERS, N_DECODE = 500, 2, 40
+N_FILES, WORKERS, N_DECODE, N_HEADERS = 500, 2, 40, 100
 #: name → (fps, seconds, ffmpeg output options)
 H264 = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k"]
 CLIPS: dict[str, tuple[int, int, list[str]]] = {
@@ -104,37 +107,72 @@ def _threads(fn, paths: list[str]) -> list:
         return list(pool.map(fn, paths))
 
 
+@dataclass(frozen=True)
+class Row:
+    """One method's run: files, wall-clock seconds with 2 workers, CPU seconds per file."""
+
+    name: str
+    files: int
+    seconds: float
+    cpu_per_file: float
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _serial_cpu(fn, paths: list[str]) -> float:
+    """CPU seconds per file of ``fn`` run in this process (a measure the machine's other load does not inflate)."""
+    start = time.process_time()
+    for path in paths:
+        fn(path)
+    return (time.process_time() - start) / len(paths)
+
+
+def _ffprobe_row(name: str, paths: list[str], count: bool) -> tuple[Row, list]:
+    cpu = _children_cpu()
+    seconds, found = _timed(lambda: _threads(lambda p: ffprobe(p, count), paths))
+    return Row(name, len(paths), seconds, (_children_cpu() - cpu) / len(paths)), found
+
+
 def main() -> int:
     """Runs the four methods and prints the table; non-zero when a target is missed."""
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="probe-bench-") as tmp:
         paths = corpus(Path(tmp))
         for p in paths[: len(sources())]:
             Path(p).read_bytes()  # warm the page cache for every method alike
         ours_s, ours = _timed(lambda: dict(probe_many({p: p for p in paths}, workers=WORKERS)))
-        full_s, full = _timed(lambda: _threads(lambda p: ffprobe(p), paths))
-        head_s, _ = _timed(lambda: _threads(lambda p: ffprobe(p, count=False), paths))
+        full, probed = _ffprobe_row("ffprobe -count_packets, one process per file", paths, True)
+        head, _ = _ffprobe_row("ffprobe headers only, one process per file", paths[:N_HEADERS], False)
         decode_s, decoded = _timed(lambda: dict(probe_many({p: p for p in paths[:N_DECODE]}, workers=WORKERS, probe=decode_all)))
-    rows = [
-        ("viralcurate probe (PyAV: index or packets, first frame decoded)", N_FILES, ours_s),
-        ("ffprobe -count_packets, one process per file", N_FILES, full_s),
-        ("ffprobe headers only, one process per file", N_FILES, head_s),
-        ("PyAV full decode of every frame", N_DECODE, decode_s),
-    ]
-    _print_table(rows)
-    mismatches = _check(ours, dict(zip(paths, full, strict=True)), decoded)
-    rate, ffprobe_rate = N_FILES / ours_s, N_FILES / full_s
+        rows = [
+            Row("viralcurate probe (PyAV: index or packets, first frame decoded)", N_FILES, ours_s, _serial_cpu(probe_file, paths)),
+            full,
+            head,
+            Row("PyAV full decode of every frame", N_DECODE, decode_s, _serial_cpu(decode_all, paths[:8])),
+        ]
+    _print_table(rows, load_before)
+    mismatches = _check(ours, dict(zip(paths, probed, strict=True)), decoded)
+    rate, ffprobe_rate = N_FILES / ours_s, full.files / full.seconds
     ok = rate >= 150 and rate >= 10 * ffprobe_rate and not mismatches
     print(f"\ntargets: ≥ 150 files/s ({rate:.0f}) and ≥ 10× ffprobe -count_packets ({rate / ffprobe_rate:.1f}×): {'met' if ok else 'MISSED'}")
     return 0 if ok else 1
 
 
-def _print_table(rows: list[tuple[str, int, float]]) -> None:
-    base = rows[1][1] / rows[1][2]
-    print(f"\n{WORKERS} workers, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, PyAV {av.__version__} (FFmpeg {av.ffmpeg_version_info})\n")
-    print("| method | files | seconds | files/s | vs ffprobe -count_packets |")
-    print("|---|---:|---:|---:|---:|")
-    for name, files, seconds in rows:
-        print(f"| {name} | {files} | {seconds:.2f} | {files / seconds:.1f} | {files / seconds / base:.1f}× |")
+def _print_table(rows: list[Row], load_before: float) -> None:
+    base = rows[1].files / rows[1].seconds
+    print(f"\n{WORKERS} workers, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, PyAV {av.__version__} (FFmpeg {av.ffmpeg_version_info}); "
+          f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n")  # fmt: skip
+    print(f"| method | files | seconds | files/s | vs ffprobe -count_packets | CPU ms/file | files/s on {WORKERS} free cores |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        rate = row.files / row.seconds
+        capacity = WORKERS / row.cpu_per_file
+        print(f"| {row.name} | {row.files} | {row.seconds:.2f} | {rate:.1f} | {rate / base:.1f}× | {row.cpu_per_file * 1e3:.1f} | {capacity:.0f} |")
+    print("\n(files/s on free cores = workers ÷ CPU time per file: what the machine would do without other jobs; "
+          "ours and full decode measured in this process, ffprobe over its child processes)")
 
 
 def _check(ours: dict[str, ProbeResult], probed: dict[str, dict], decoded: dict[str, ProbeResult]) -> int:
