@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import orjson
 import pytest
 import sqlalchemy as sa
 
-from core.errors import ParseError
-from curate.commands.importing import prefetched
 from db.engine import create_catalog_engine
 from db.models import Author, MetricObservation, Video
-from scrapers.payloads.samples import FIRST_AUTHOR_ID, SampleFeed
+from scrapers.payloads.samples import SampleFeed
 
 
 def imported(cli, *args: str) -> dict:
@@ -157,27 +154,3 @@ def test_nul_characters_are_dropped_so_that_postgres_takes_the_payload(cli, tmp_
     assert imported(cli, tmp_path / "nul.jsonl", tmp_path / "nul.json")["new"] == 4
     captions = {c for (c,) in query(cli, sa.select(Video.caption))}
     assert captions == {"beforeafter"}
-
-
-def test_first_author_id_is_what_the_samples_use():
-    assert SampleFeed(1).item(0)["author"]["id"] == str(FIRST_AUTHOR_ID)
-
-
-def test_prefetch_keeps_order_and_raises_where_the_error_happened():
-    def source():
-        yield from range(1234)
-        raise ParseError("truncated", "cut")
-
-    got = []
-    with pytest.raises(ParseError, match="truncated"):
-        for value in prefetched(source(), chunk=100, depth=2):
-            got.append(value)
-    assert got == list(range(1234))
-
-
-def test_prefetch_stops_its_thread_when_the_consumer_stops():
-    before = threading.active_count()
-    stream = prefetched(iter(range(10**9)), chunk=10, depth=2)
-    assert [next(stream) for _ in range(25)] == list(range(25))
-    stream.close()
-    assert threading.active_count() == before

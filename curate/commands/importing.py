@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -24,8 +22,6 @@ if TYPE_CHECKING:
 
 #: files at least this large get a progress bar
 PROGRESS_MIN_BYTES = 8 << 20
-T = TypeVar("T")
-_END = object()
 
 
 class ImportFormat(str, Enum):
@@ -101,8 +97,7 @@ def import_file(
 
     name = check_file(path, fmt)
     report = ImportReport()
-    records = prefetched(iter_records(path, fmt, on_bytes))
-    counts = write_items(engine, _items(records, report), source=f"import:{name}")
+    counts = write_items(engine, _items(iter_records(path, fmt, on_bytes), report), source=f"import:{name}")
     report.new, report.updated, report.authors, report.observations = counts.new, counts.updated, counts.authors, counts.observations
     if report.failure is not None:
         raise ImportFailed(
@@ -123,52 +118,6 @@ def _items(records: Iterable[ParsedItem | ParseError], report: ImportReport) -> 
             report.records += 1
     except ParseError as exc:
         report.failure = exc
-
-
-def prefetched(records: Iterator[T], chunk: int = 500, depth: int = 8) -> Iterator[T]:
-    """``records`` read and parsed by a thread, a few chunks ahead of the consumer.
-
-    SQLite releases the GIL while it writes, so parsing the next batch overlaps
-    with writing this one. An error raised while reading comes out at the point
-    in the stream where it happened.
-    """
-    chunks: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(value: Any) -> bool:
-        while not stop.is_set():
-            try:
-                chunks.put(value, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        part: list[Any] = []
-        try:
-            for record in records:
-                part.append(record)
-                if len(part) == chunk:
-                    if not put(part):
-                        return
-                    part = []
-            if put(part):
-                put(_END)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, who re-raises it after the records before it
-            if put(part):
-                put(exc)
-
-    worker = threading.Thread(target=produce, name="import-reader", daemon=True)
-    worker.start()
-    try:
-        while (part := chunks.get()) is not _END:
-            if isinstance(part, BaseException):
-                raise part
-            yield from part
-    finally:
-        stop.set()
-        worker.join()
 
 
 def import_files(engine: Engine, paths: list[Path], fmt: str, show_progress: bool = True) -> ImportReport:

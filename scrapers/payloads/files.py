@@ -147,8 +147,9 @@ def is_feed(value: Any) -> bool:
     """True for a feed response (an item list, or paging fields without an item)."""
     if not isinstance(value, dict):
         return False
-    if any(isinstance(value.get(k), list) for k in ITEM_LIST_KEYS):
-        return True
+    for key in ITEM_LIST_KEYS:
+        if key in value and isinstance(value[key], list):
+            return True
     return "id" not in value and "itemInfo" not in value and ("hasMore" in value or "cursor" in value)
 
 
