@@ -204,22 +204,23 @@ def _trusted_index(stream: av.video.stream.VideoStream, size: int) -> np.ndarray
 
 def _count_packets(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> _Timing:
     _single_thread(stream)
-    pts: list[int] = []
+    count, pts = 0, []
     decodes = rotation = None
     broken = False
     try:
         for packet in container.demux(stream):
             if packet.size == 0:  # the flush packet at the end carries nothing
                 continue
+            count += 1
             if packet.pts is not None:
                 pts.append(packet.pts)
             if decodes is None:
-                decodes, rotation = _decode_one(stream, packet, len(pts))
+                decodes, rotation = _decode_one(stream, packet, count)
     except av.error.FFmpegError:
         broken = True
     if decodes is None:
         decodes, rotation = _drain(stream)
-    return _Timing(len(pts), "packets", _spread(np.array(pts, dtype=np.int64)), decodes, rotation, broken)
+    return _Timing(count, "packets", _spread(np.array(pts, dtype=np.int64)), decodes, rotation, broken)
 
 
 def _decode_one(stream: av.video.stream.VideoStream, packet: av.Packet, seen: int) -> tuple[bool | None, int | None]:
