@@ -28,6 +28,7 @@ VFR_RATE_GAP = 0.1
 FIRST_FRAME_PACKETS = 48
 #: demuxers that read still images: a JPEG named .mp4 opens as one of these
 IMAGE_FORMATS = ("image2", "_pipe")
+MISSING_FILE = "missing file"  # db.media.MISSING_REASON repeats it: such files are probed again
 OPEN_OPTIONS = {"protocol_whitelist": "file"}  # never let a crafted playlist reach the network or other files
 
 
@@ -74,7 +75,7 @@ def probe_file(path: str | os.PathLike[str]) -> ProbeResult:
     try:
         size = os.stat(name).st_size
     except FileNotFoundError:
-        return ProbeResult(name, False, "missing file")
+        return ProbeResult(name, False, MISSING_FILE)
     except OSError as exc:
         return ProbeResult(name, False, f"cannot stat: {exc.strerror or exc}")
     if size == 0:

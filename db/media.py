@@ -38,6 +38,8 @@ PROBE_COLUMNS: dict[str, str] = {
     "reason": "string",
 }
 RULES_KEY_PREFIX = "curation_rules:"
+#: the probe's reason for a file that was not there; such videos are probed again on the next run
+MISSING_REASON = "missing file"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +52,16 @@ class MediaFile:
 
 
 def _needs_probe(table: sa.Table) -> sa.ColumnElement[bool]:
-    # never probed, or the file changed since (a re-download with other bytes)
-    return sa.or_(table.c.probed_at.is_(None), table.c.probed_sha256.is_distinct_from(table.c.media_sha256))
+    # never probed, the file changed since (a re-download with other bytes), or it was missing then
+    return sa.or_(
+        table.c.probed_at.is_(None),
+        table.c.probed_sha256.is_distinct_from(table.c.media_sha256),
+        table.c.probe["reason"].as_string() == MISSING_REASON,
+    )
 
 
 def pending_probes(engine: Engine, everything: bool = False) -> list[MediaFile]:
-    """Media not probed yet or whose sha256 changed since (all media with ``everything``)."""
+    """Media not probed yet, whose sha256 changed since, or whose file was missing (all media with ``everything``)."""
     table = Video.__table__
     query = sa.select(table.c.id, table.c.media_path, table.c.media_sha256).where(table.c.media_path.is_not(None))
     if not everything:

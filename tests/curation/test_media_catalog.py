@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
-from curation.probe import probe_file
+from curation.probe import MISSING_FILE, probe_file
 from curation.rules import Rules
 from curation.verdicts import evaluate
-from db.media import load_crawl_depths, load_curation_frame, pending_probes, rules_by_hash, store_probes, store_verdicts
+from db.media import MISSING_REASON, load_crawl_depths, load_curation_frame, pending_probes, rules_by_hash, store_probes, store_verdicts
 from db.models import CrawlItem, CrawlRun
 from tests.curation.catalog import add_videos, column, set_sha
 
@@ -27,6 +27,17 @@ def test_only_new_or_changed_media_need_probing(engine, corpus, tmp_path):
     set_sha(engine, "2", "f" * 64)
     assert [m.video_id for m in pending_probes(engine)] == ["2"]
     assert [m.video_id for m in pending_probes(engine, everything=True)] == ["1", "2"]
+
+
+def test_a_file_missing_when_probed_is_probed_again(engine, corpus, tmp_path):
+    add_videos(engine, tmp_path, {"1": corpus["clip.mp4"], "2": corpus["clip.mkv"]})
+    (tmp_path / "media" / "1.mp4").rename(tmp_path / "away.mp4")
+    _store(engine, tmp_path, pending_probes(engine))
+    assert column(engine, "probe")["1"]["reason"] == MISSING_FILE == MISSING_REASON
+    assert [m.video_id for m in pending_probes(engine)] == ["1"]
+    (tmp_path / "away.mp4").rename(tmp_path / "media" / "1.mp4")
+    _store(engine, tmp_path, pending_probes(engine))
+    assert pending_probes(engine) == [] and column(engine, "probe")["1"]["frames"] == 120
 
 
 def test_facts_are_not_attached_to_bytes_that_changed_after_listing(engine, corpus, tmp_path):
