@@ -13,13 +13,13 @@ died) is free again. Results are written with one executemany per batch.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from db.download_jobs import DownloadJob, DownloadOutcome
 from db.models import CrawlItem, CrawlRun, Video
 from db.types import utcnow
 
@@ -27,35 +27,6 @@ from db.types import utcnow
 LEASE = timedelta(minutes=30)
 #: failed downloads are retried on later runs until they have failed this often (unless retry_failed)
 MAX_ATTEMPTS = 3
-
-
-@dataclass(frozen=True, slots=True)
-class DownloadJob:
-    """A video to download: its id and the URLs it can be had from."""
-
-    video_id: str
-    url: str | None
-    media_url: str | None
-    #: the site the video was crawled from when not the real one (a sandbox), else None
-    base_url: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DownloadOutcome:
-    """What became of a job: a stored file (path relative to the data folder, sha256, size) or an error."""
-
-    video_id: str
-    media_path: str | None = None
-    sha256: str | None = None
-    size: int | None = None
-    error: str | None = None
-    #: the file was already in media/ and only had to be recorded
-    already_present: bool = False
-
-    @property
-    def ok(self) -> bool:
-        """True when a file was stored."""
-        return self.error is None and self.media_path is not None
 
 
 def _eligible(table: sa.Table, since: datetime, retry_failed: bool, now: datetime) -> sa.ColumnElement[bool]:

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from core.errors import ParseError
 from core.records import AuthorRecord, ParsedItem
-from scrapers.backends.browser import DETAIL_PATH, FEED_PATH, RELATED_PATH, USER_PATH, cookie_pairs, site_of, video_page_url
+from scrapers.backends.browser import FEED_PATH, RELATED_PATH, USER_PATH, cookie_pairs, site_of, video_page_url
 from scrapers.parse import parse_item
 from scrapers.responses import author_from_detail, page_from_body
 from scrapers.source import (

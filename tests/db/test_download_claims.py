@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from core.records import ParsedItem, VideoRecord
 from db.catalog import write_items
-from db.downloads import LEASE, MAX_ATTEMPTS, DownloadOutcome, claim, pending_count, record, release
+from db.download_jobs import DownloadOutcome
+from db.downloads import LEASE, MAX_ATTEMPTS, claim, pending_count, record, release
 from db.models import Video
 from db.types import utcnow
 
