@@ -59,11 +59,12 @@ def fit(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.n
     """Trains with early stopping on the validation loss; same seed, same data → same weights (CPU)."""
     import torch
 
-    with torch.random.fork_rng(devices=[]), _deterministic(params.device):
+    with torch.random.fork_rng(devices=[]), _deterministic(params.device), _one_thread(params.device):
         torch.manual_seed(params.seed)
         model = build_mlp(x_train.shape[1]).to(params.device)
         loss_fn = _loss(task, y_train, params.device)
-        optimiser = torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay)
+        # the fused kernel does the whole update in one pass (faster on CPU and GPU; same arithmetic)
+        optimiser = torch.optim.AdamW(model.parameters(), lr=params.lr, weight_decay=params.weight_decay, fused=True)
         order = torch.Generator().manual_seed(params.seed)
         data = [torch.as_tensor(a, dtype=torch.float32, device=params.device) for a in (x_train, y_train, x_val, y_val)]
         return _epochs(model, loss_fn, optimiser, order, data, params, on_epoch)
@@ -137,6 +138,29 @@ def _loss(task: str, y_train: np.ndarray, device: str):
     # seed 000's "strong pos_weight": negatives per positive, so the rare class is not ignored
     weight = torch.tensor(negatives / positives if positives else 1.0, device=device)
     return torch.nn.BCEWithLogitsLoss(pos_weight=weight)
+
+
+class _one_thread:
+    """One intra-op thread on the CPU while training: at 128/64 units, thread hand-offs cost more than the arithmetic.
+
+    Measured on a loaded 2-core machine: 2 epochs of 80,000 × 64 took 4 s on one
+    thread and 76 s on two.
+    """
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+
+    def __enter__(self) -> None:
+        import torch
+
+        self.previous = torch.get_num_threads()
+        if self.device == "cpu":
+            torch.set_num_threads(1)
+
+    def __exit__(self, *exc: object) -> None:
+        import torch
+
+        torch.set_num_threads(self.previous)
 
 
 class _deterministic:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,8 @@ class Standardizer:
     def fit(cls, train: pd.DataFrame) -> Standardizer:
         """Learns the statistics from the train rows (a column with no train value imputes 0)."""
         values = train.to_numpy(dtype=np.float64)
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column: its median is NaN, imputed as 0 below
             medians = np.nan_to_num(np.nanmedian(values, axis=0)) if len(values) else np.zeros(values.shape[1])
         filled = np.where(np.isnan(values), medians, values)
         means, scales = filled.mean(0), filled.std(0)

@@ -188,11 +188,14 @@ def _report_predictions(loaded, answers, as_json: bool) -> None:
         return
     what = "P(viral)" if loaded.task == "classification" else loaded.info["target"]
     table = Table(title=f"{loaded.info['run']} ({loaded.info['target']})", title_justify="left")
-    for column in ("input", what, "label", "imputed"):
-        table.add_column(column)
+    table.add_column("input", overflow="fold")
+    table.add_column(what, no_wrap=True, justify="right")
+    table.add_column("label", no_wrap=True)
+    table.add_column("imputed")
     for a in answers:
         score = "—" if a.score is None else f"{a.score:.3f}"
-        table.add_row(a.input, score, a.label or ("error: " + a.error if a.error else "—"), ", ".join(a.imputed) or "—")
+        shown = Path(a.input).name if a.kind == "file" else a.input  # the full path is in --json
+        table.add_row(shown, score, a.label or ("error: " + a.error if a.error else "—"), ", ".join(a.imputed) or "—")
     console.print(table)
 
 
