@@ -97,38 +97,47 @@ class _SqliteBinding:
     parameter machinery, which cost more than SQLite's work for wide rows.
     """
 
-    def __init__(self, sql: str, names: list[str], constants: dict[str, Any], processors: list[tuple[int, Any]]) -> None:
-        self.sql, self.constants, self.processors = sql, constants, processors
-        self.get = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    def __init__(self, sql: str, names: list[str], constants: dict[int, Any], processors: list[tuple[int, Any]]) -> None:
+        self.sql, self.processors = sql, processors
+        #: (position, bound value) of the parameters that are the same for every row, in position order
+        self.constants = sorted(constants.items())
+        from_rows = [name for i, name in enumerate(names) if i not in constants]
+        self.get = itemgetter(*from_rows) if len(from_rows) > 1 else (lambda row: (row[from_rows[0]],))
 
     @classmethod
     def plan(cls, conn: Connection, stmt: Any, table: sa.Table, columns: list[str]) -> _SqliteBinding | None:
         """The binding for rows with ``columns``; None when a column default needs computing per row."""
-        compiled = stmt.compile(dialect=conn.dialect, column_keys=columns)
+        dialect = conn.dialect
+        compiled = stmt.compile(dialect=dialect, column_keys=columns)
         names = list(compiled.positiontup or ())
-        constants: dict[str, Any] = {}
-        for name in names:
+        constants: dict[int, Any] = {}
+        processors = []
+        for i, name in enumerate(names):
+            process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             if name in columns:
+                if process is not None:
+                    processors.append((i, process))
                 continue
             value = compiled.params.get(name)
-            if name in table.c and table.c[name].default is not None:
-                default = table.c[name].default
+            default = table.c[name].default if name in table.c else None
+            if default is not None:
                 if not default.is_scalar:
                     return None
                 value = default.arg
-            constants[name] = value
-        processors = [(i, p) for i, name in enumerate(names) if (p := compiled.binds[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))]
+            constants[i] = process(value) if process is not None else value
         return cls(compiled.string, names, constants, processors)
 
     def execute(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
         """Runs the statement for every row; returns how many rows it inserted or changed."""
         # a batch shares many values (its timestamps above all): process each distinct one once
         memo: list[dict[Any, Any]] = [{} for _ in self.processors]
-        params = [self._bind({**row, **self.constants} if self.constants else row, memo) for row in rows]
+        params = [self._bind(row, memo) for row in rows]
         return conn.exec_driver_sql(self.sql, params).rowcount
 
     def _bind(self, row: Mapping[str, Any], memo: list[dict[Any, Any]]) -> tuple[Any, ...]:
         values = list(self.get(row))
+        for i, value in self.constants:
+            values.insert(i, value)
         for (i, process), seen in zip(self.processors, memo, strict=True):
             value = values[i]
             if value.__hash__ is None:
