@@ -158,20 +158,24 @@ def best_count(name: str, *values: Any) -> int | None:
 
 def number(value: Any) -> float | None:
     """A finite, non-negative number (also from a numeric string), else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is int:
+        return float(value) if 0 <= value <= MAX_COUNT else None
+    if kind is float:
+        return value if 0 <= value < math.inf else None
+    if kind is str:
         try:
             value = float(value)
         except ValueError:
             return None
-    if isinstance(value, int | float) and math.isfinite(value) and value >= 0:
-        return float(value)
+        return value if 0 <= value < math.inf else None
     return None
 
 
 def dimension(value: Any) -> int | None:
     """A width or height in pixels the catalog can hold, else None."""
+    if type(value) is int:
+        return value if 0 <= value <= MAX_DIMENSION else None
     value = number(value)
     return int(value) if value is not None and value <= MAX_DIMENSION else None
 

@@ -82,8 +82,11 @@ def _unwrapped(payload: dict[str, Any]) -> dict[str, Any]:
 
 def hashtags(names: Iterable[Any]) -> tuple[str, ...]:
     """Hashtag names without '#', lower-cased, in first-seen order, each once."""
-    cleaned = (n.strip().lstrip("#").strip().lower() for n in names if isinstance(n, str))
-    return tuple(dict.fromkeys(n for n in cleaned if n))
+    seen: dict[str, None] = {}
+    for name in names:
+        if isinstance(name, str) and (name := name.strip().lstrip("#").strip().lower()):
+            seen[name] = None
+    return tuple(seen)
 
 
 def _names(items: Any, key: str) -> list[Any]:

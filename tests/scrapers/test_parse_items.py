@@ -49,6 +49,9 @@ TABLE: list[tuple[str, dict[str, Any], str | None, dict[str, Any]]] = [
         "metrics.plays": 5, "metrics.likes": None, "metrics.author_followers": None,
         "missing": ("author_id", "duration_s", "width", "height", "music_id", "url", "likes", "comments", "shares", "saves", "author_followers"),
     }),
+    ("absurd sizes and times become None", web(video={"duration": 2**1100, "width": -5, "height": "1e999"}, createTime=10**30), None, {
+        "video.duration_s": None, "video.width": None, "video.height": None, "video.create_time": None,
+    }),
     ("no counts at all give no metrics", web(stats=None, authorStats=None), None, {"metrics": None}),
     ("an integer id becomes digits", web(id=7301234567890123999), None, {"video.id": "7301234567890123999"}),
     ("a non-digit author id is dropped, the handle kept", web(author={"id": "abc", "uniqueId": "h"}), None, {
