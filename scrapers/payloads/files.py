@@ -19,13 +19,13 @@ import orjson
 from core.errors import ParseError
 from core.records import ParsedItem
 from scrapers.payloads.feeds import ITEM_LIST_KEYS, load_json, parse_feed
-from scrapers.payloads.items import ITEM, ITEM_SHAPES, TIKTOK_SCRAPER, item_shape, parse_item
+from scrapers.payloads.items import ITEM, ITEM_SHAPES, TIKTOK_SCRAPER, YTDLP, item_shape, parse_item
 from scrapers.payloads.jsonstream import CHUNK, JsonStream
 from scrapers.payloads.pages import SCRIPT, parse_video_page
 
 FEED, PAGE, JSONL = "feed", "page", "jsonl"
 #: what ``curate import --format`` accepts
-FORMATS = ("auto", ITEM, FEED, PAGE, TIKTOK_SCRAPER, "ytdlp", JSONL)
+FORMATS = ("auto", ITEM, FEED, PAGE, TIKTOK_SCRAPER, YTDLP, JSONL)
 #: object members that hold the records: tiktok-scraper's export, feed responses
 ARRAY_KEYS = ("collector", *ITEM_LIST_KEYS)
 #: JSON Lines are told from a single object by their first line, read up to this size
