@@ -20,16 +20,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from typing import Any
 
-from db.crawl_state import commit_steps
-from db.engine import create_catalog_engine
-from db.migrate import upgrade
-from sandbox import World, serve
-from scrapers.crawl import CrawlParams
-from scrapers.download import DownloadOptions, download_media
-from scrapers.parse import parse_item
-from scrapers.runs import start_run
+# download workers are processes that import this module as their __main__: heavy imports stay inside functions
 
 FILES = int(os.environ.get("DOWNLOAD_BENCH_FILES", "200"))
 WORKERS = 4
@@ -47,7 +40,7 @@ class Row:
     downloaded: int
 
 
-def videos(world: World) -> list[str]:
+def videos(world: Any) -> list[str]:
     """FILES public videos with intact media, their files made now (not while timing)."""
     v = world.videos
     ids = v[(v.visibility == "public") & (v.media_kind == "ok")].video_id[:FILES].tolist()
@@ -59,6 +52,8 @@ def videos(world: World) -> list[str]:
 
 
 def httpx_loop(urls: list[str], folder: Path) -> float:
+    import httpx
+
     folder.mkdir(parents=True)
     start = time.perf_counter()
     with httpx.Client(timeout=60) as client:
@@ -69,7 +64,15 @@ def httpx_loop(urls: list[str], folder: Path) -> float:
     return time.perf_counter() - start
 
 
-def ours(world: World, ids: list[str], base_url: str, home: Path, workers: int) -> tuple[float, int]:
+def ours(world: Any, ids: list[str], base_url: str, home: Path, workers: int) -> tuple[float, int]:
+    from db.crawl_state import commit_steps
+    from db.engine import create_catalog_engine
+    from db.migrate import upgrade
+    from scrapers.crawl import CrawlParams
+    from scrapers.download import DownloadOptions, download_media
+    from scrapers.parse import parse_item
+    from scrapers.runs import start_run
+
     engine = create_catalog_engine(f"sqlite:///{home / 'catalog.db'}")
     upgrade(engine)
     record = start_run(engine, "bench", base_url, CrawlParams(seed=1, max_videos=len(ids)), {})
@@ -83,7 +86,9 @@ def ours(world: World, ids: list[str], base_url: str, home: Path, workers: int) 
     return elapsed, summary.downloaded
 
 
-def measure(world: World, ids: list[str], latency: float, tmp: Path) -> Row:
+def measure(world: Any, ids: list[str], latency: float, tmp: Path) -> Row:
+    from sandbox import serve
+
     faults = "slow:1.0" if latency else None
     with serve(world, faults=faults, slow_s=latency) as site:
         urls = [site.media_url(vid) for vid in ids]
@@ -107,6 +112,8 @@ def table(rows: list[Row], n: int) -> str:
 
 
 def main() -> int:
+    from sandbox import World
+
     world = World.build(videos=max(4 * FILES, 400), seed=7)
     ids = videos(world)
     with tempfile.TemporaryDirectory() as tmp:
