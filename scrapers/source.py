@@ -62,6 +62,16 @@ class RateLimited(TransientError):
         self.retry_after = retry_after
 
 
+class Unreachable(SourceError):
+    """The site cannot be reached at all: its name does not resolve or the network is down.
+
+    Raised by backends. Retrying cannot help within a crawl, so the run stops at
+    once (status ``failed``, resumable) instead of backing off for a minute.
+    """
+
+    reason = "unreachable"
+
+
 class Blocked(SourceError):
     """The session is blocked: a captcha, an IP block, or empty bodies where JSON belongs.
 
@@ -237,6 +247,23 @@ def _retry_after(headers: Mapping[str, str] | None) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+#: transport messages that mean no network or no such host, across Chromium, urllib3 and the resolver
+UNREACHABLE_MARKERS = (
+    "err_name_not_resolved", "err_internet_disconnected", "err_address_unreachable", "err_name_resolution_failed",
+    "name or service not known", "failed to resolve", "temporary failure in name resolution", "network is unreachable",
+    "nodename nor servname",
+)
+
+
+def transport_error(message: str, what: str) -> SourceError:
+    """The exception for a failed transport: Unreachable for DNS and network-down, else a TransientError."""
+    lowered = message.lower()
+    if any(marker in lowered for marker in UNREACHABLE_MARKERS):
+        return Unreachable(f"{what}: the site cannot be reached ({message})")
+    reason = "timeout" if "timeout" in lowered or "timed out" in lowered else "connection"
+    return TransientError(f"{what}: {message}", reason=reason)
 
 
 def check_body(text: str | bytes | None, what: str) -> None:

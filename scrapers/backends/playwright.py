@@ -19,7 +19,9 @@ from scrapers.backends.browser import (
     BLOCKED_URLS, FEED_PATH, QUIET_FLAGS, RELATED_PATH, chromium_path, cookie_pairs, playwright_proxy, site_of, video_page_url,
 )
 from scrapers.responses import as_page, author_from_page, item_from_page, page_from_body
-from scrapers.source import BackendUnavailable, Blocked, Page, SourceSecrets, SourceStats, TransientError, classify_http
+from scrapers.source import (
+    BackendUnavailable, Blocked, Page, SourceError, SourceSecrets, SourceStats, TransientError, classify_http, transport_error,
+)
 
 UNIVERSAL_TEXT = "() => { const s = document.getElementById('__UNIVERSAL_DATA_FOR_REHYDRATION__'); return s ? s.textContent : null; }"
 SCROLL_TO_END = "() => window.scrollTo(0, document.body.scrollHeight)"
@@ -160,10 +162,9 @@ class PlaywrightSource:
         except self._errors as exc:
             raise self._transient(exc, what) from None
 
-    def _transient(self, exc: BaseException, what: str) -> TransientError:
+    def _transient(self, exc: BaseException, what: str) -> SourceError:
         message = self.secrets.redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        reason = "timeout" if "Timeout" in type(exc).__name__ or "timeout" in message.lower() else "connection"
-        return TransientError(f"{what}: {message}", reason=reason)
+        return transport_error(message + (" (timeout)" if "Timeout" in type(exc).__name__ else ""), what)
 
     def _remember(self, page: Page) -> Page:
         """Keeps the handles of listed videos, so that their pages are opened at their canonical URL."""

@@ -20,7 +20,9 @@ from scrapers.backends.browser import (
     video_page_url,
 )
 from scrapers.responses import as_page, author_from_page, item_from_page, page_from_body
-from scrapers.source import BackendUnavailable, Blocked, Page, SourceSecrets, SourceStats, TransientError, classify_http
+from scrapers.source import (
+    BackendUnavailable, Blocked, Page, SourceSecrets, SourceStats, TransientError, classify_http, transport_error,
+)
 
 UNIVERSAL_TEXT = "const s = document.getElementById('__UNIVERSAL_DATA_FOR_REHYDRATION__'); return s ? s.textContent : null;"
 SCROLL_TO_END = "window.scrollTo(0, document.body.scrollHeight);"
@@ -168,7 +170,7 @@ class SeleniumSource:
         self._call(lambda: self._driver.get(url), what)
         document = self._wait(lambda: self._log.find(kind="Document"), what)
         if document.get("failed"):
-            raise TransientError(f"{what}: {document['failed']}", reason="connection")
+            raise transport_error(document["failed"], what)
         classify_http(document.get("status", 200), what, document.get("headers"))
         universal = self._call(lambda: self._driver.execute_script(UNIVERSAL_TEXT), what)
         if universal is None:
@@ -205,8 +207,7 @@ class SeleniumSource:
             return fn()
         except self._errors as exc:
             text = self.secrets.redact(str(getattr(exc, "msg", None) or exc).splitlines()[0])
-            reason = "timeout" if "timeout" in text.lower() else "connection"
-            raise TransientError(f"{what}: {text}", reason=reason) from None
+            raise transport_error(text, what) from None
 
     def _remember(self, page: Page) -> Page:
         for item in page.items:

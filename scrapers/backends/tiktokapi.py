@@ -28,6 +28,7 @@ from scrapers.backends.browser import (
 from scrapers.responses import author_from_detail, item_from_detail, page_from_body
 from scrapers.source import (
     REAL_SITE, BackendUnavailable, Blocked, Page, SourceSecrets, SourceStats, TransientError, as_json_object, classify_http,
+    transport_error,
 )
 
 API = REAL_SITE + "/api"
@@ -193,7 +194,7 @@ class TikTokApiSource:
         except (EmptyResponseException, InvalidJSONException) as exc:
             data, failure = None, exc
         except Exception as exc:  # noqa: BLE001 - TikTokApi and playwright raise bare Exceptions
-            raise TransientError(f"{what}: {self.secrets.redact(str(exc).splitlines()[0] if str(exc) else repr(exc))}", reason="connection") from None
+            raise transport_error(self.secrets.redact(str(exc).splitlines()[0] if str(exc) else repr(exc)), what) from None
         self._check_status(path, what)
         if isinstance(failure, EmptyResponseException):
             raise Blocked(f"{what}: empty response body (the site is refusing this session)", reason="empty_body")

@@ -24,6 +24,7 @@ from scrapers.parse import parse_item
 from scrapers.responses import author_from_detail, page_from_body
 from scrapers.source import (
     REAL_SITE, BackendUnavailable, NotFound, Page, Private, SourceSecrets, SourceStats, TransientError, Withheld, classify_http,
+    transport_error,
 )
 
 #: query parameters the web app sends with every API call
@@ -134,8 +135,7 @@ class YtdlpSource:
             classify_http(exc.status, what, dict(exc.response.headers))
             raise TransientError(f"{what}: HTTP {exc.status}", reason=f"http_{exc.status}") from None
         except RequestError as exc:
-            message = self.secrets.redact(str(exc.msg or exc).splitlines()[0])
-            raise TransientError(f"{what}: {message}", reason="timeout" if "timed out" in message else "connection") from None
+            raise transport_error(self.secrets.redact(str(exc.msg or exc).splitlines()[0]), what) from None
 
     def _extract(self, url: str, what: str) -> dict[str, Any]:
         from yt_dlp.utils import DownloadError, ExtractorError

@@ -90,3 +90,34 @@ def test_retries_back_off_honour_retry_after_and_give_up():
     with pytest.raises(TransientError, match="always"):
         policy.call(lambda: (_ for _ in ()).throw(TransientError("always", reason="http_500")))
     assert policy.retries["http_500"] == 3
+
+
+@pytest.mark.parametrize("message, kind", [
+    ("Page.goto: net::ERR_NAME_NOT_RESOLVED at https://www.tiktok.com/", "Unreachable"),
+    ("Failed to resolve 'www.tiktok.com' ([Errno -2] Name or service not known)", "Unreachable"),
+    ("net::ERR_CONNECTION_REFUSED", "TransientError"),
+    ("Timeout 30000ms exceeded", "TransientError"),
+])
+def test_transport_failures_are_told_apart(message, kind):
+    from scrapers.source import transport_error
+
+    assert type(transport_error(message, "the feed")).__name__ == kind
+
+
+def test_an_unreachable_site_stops_the_run_without_backing_off():
+    from scrapers.crawl import Crawler
+    from scrapers.frontier import RandomFrontier
+    from scrapers.sinks import MemorySink
+    from scrapers.source import Unreachable
+    from tests.scrapers.crawl_fakes import FakeSource
+    from tests.scrapers.test_crawl_engine import PARAMS
+
+    class Offline(FakeSource):
+        def feed(self, count, cursor=None):
+            self.stats.requests += 1
+            raise Unreachable("the feed: the site cannot be reached (ERR_NAME_NOT_RESOLVED)")
+
+    slept: list[float] = []
+    result = Crawler(Offline(), RandomFrontier(1), MemorySink(), PARAMS, Politeness(rate=0), sleep=slept.append).run()
+    assert result.status == "failed" and "cannot be reached" in result.stop_reason
+    assert result.stats.requests == 1 and not slept
