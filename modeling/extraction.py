@@ -30,15 +30,20 @@ FLUSH_EVERY = 256  # results per cache shard
 
 @dataclass(frozen=True)
 class ExtractionSummary:
-    """Counts of one extraction: computed now, found in the cache, failed (by reason), without input."""
+    """Counts of one extraction.
+
+    ``total`` = ``ok`` + ``failed`` + ``no_input`` counts videos; ``computed`` and ``cached``
+    count distinct inputs (videos sharing a file or a text share one computation).
+    """
 
     extractor: str
     cache_key: str
     total: int
-    computed: int
-    cached: int
+    ok: int
     failed: int
     no_input: int
+    computed: int
+    cached: int
     seconds: float
     reasons: dict[str, int] = field(default_factory=dict)
     examples: list[str] = field(default_factory=list)
@@ -74,9 +79,15 @@ def snapshot_items(snapshot: Snapshot, home: Path, extra_text: Iterable[pd.Serie
     """One item per video of the snapshot: its media file (relative to the data folder) and its text."""
     frame = snapshot.frame()
     text = compose_text(frame, extra_text)
-    paths = frame["media_path"].map(lambda p: home / p if isinstance(p, str) and p else None) if "media_path" in frame else [None] * len(frame)
-    shas = frame["media_sha256"] if "media_sha256" in frame else [None] * len(frame)
-    return [Item(str(v), p, s if isinstance(s, str) else None, t) for v, p, s, t in zip(frame["video_id"], paths, shas, text, strict=True)]
+    relative = frame["media_path"] if "media_path" in frame else pd.Series(None, index=frame.index, dtype=object)
+    shas = frame["media_sha256"] if "media_sha256" in frame else pd.Series(None, index=frame.index, dtype=object)
+    items = []
+    for video_id, rel, sha, words in zip(frame["video_id"], relative, shas, text, strict=True):
+        path = home / rel if isinstance(rel, str) and rel else None
+        if path is not None and not isinstance(sha, str) and path.is_file():
+            sha = sha256_of(path)  # a snapshot without the file's hash: key it by what is there now
+        items.append(Item(str(video_id), path, sha if isinstance(sha, str) else None, words))
+    return items
 
 
 def text_sources(snapshot: Snapshot, features_root: Path, frame: pd.DataFrame) -> tuple[list[pd.Series], list[str]]:
@@ -113,10 +124,11 @@ def run_extraction(extractor: Extractor, items: list[Item], cache: FeatureCache,
         extractor=extractor.name,
         cache_key=extractor.cache_key(),
         total=len(items),
-        computed=len(done),
-        cached=int(rows["key"].isin(cached).sum()),
+        ok=int((rows["status"] == "ok").sum()),
         failed=int((rows["status"] == "error").sum()),
         no_input=int((rows["status"] == "no_input").sum()),
+        computed=len(done),
+        cached=int(rows.loc[rows["key"].isin(cached), "key"].nunique()),
         seconds=round(time.perf_counter() - start, 3),
         reasons=dict(reasons),
         examples=list(status.values())[:3],

@@ -20,6 +20,10 @@ from modeling.runs import RunArtifacts, write_run
 from modeling.snapshot import Snapshot
 
 
+#: below this many test videos the metrics are reported with a warning
+FEW_TEST_ROWS = 50
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """What to train: target, features, threshold rule, leakage permission and the network's settings."""
@@ -81,8 +85,12 @@ def _fit(x: np.ndarray, y: np.ndarray, design: Design, task: str, params: mlp.Tr
 def _evaluate(task: str, x: np.ndarray, y: np.ndarray, raw: np.ndarray, design: Design, config: TrainConfig, target_scale) -> Evaluation:
     masks = {s: design.rows(s).to_numpy() for s in ("train", "val", "test")}
     if task == "classification":
-        return _evaluate_classification(x, y, raw, masks, design, config)
-    return _evaluate_regression(x, y, raw, masks, config, target_scale)
+        result = _evaluate_classification(x, y, raw, masks, design, config)
+    else:
+        result = _evaluate_regression(x, y, raw, masks, config, target_scale)
+    if (tested := int(masks["test"].sum())) < FEW_TEST_ROWS:
+        result.warnings.append(f"only {tested} test videos: these metrics are mostly noise (a bigger snapshot gives meaningful ones)")
+    return result
 
 
 def _evaluate_classification(x, y, raw, masks, design: Design, config: TrainConfig) -> Evaluation:

@@ -74,7 +74,7 @@ def _report_extraction(summary, as_json: bool) -> None:
         console.print(key_value_table(f"extract {summary.extractor}", rows + [(f"failed: {r}", n) for r, n in summary.reasons.items()]))
         for example in summary.examples:
             err_console.print(f"  failed: {example}", highlight=False)
-    if summary.failed and not summary.computed and not summary.cached:
+    if summary.failed and not summary.ok:
         raise CurateError(f"every {summary.extractor} input failed; first: {summary.examples[0] if summary.examples else 'unknown'}")
 
 
@@ -124,17 +124,17 @@ def _report_run(result, as_json: bool) -> None:
         print_json({"run": result.name, "path": str(result.path), "metrics": result.metrics, "warnings": result.warnings, "files": {k: str(v) for k, v in result.files.items()}})
         return
     names, rows = metrics_rows(result.metrics)
-    table = Table(title=f"{result.name}: test split ({result.metrics['rows']['test']} videos)", title_justify="left")
+    table = Table(title=result.name, caption=f"test split: {result.metrics['rows']['test']} videos", title_justify="left", caption_justify="left")
     table.add_column("metric", style="bold")
     for name in names:
         table.add_column(name, justify="right")
     for key, values in rows:
         table.add_row(key, *values)
     console.print(table)
-    console.print(f"run folder: {result.path}")
+    console.print(f"run folder: {result.path}", soft_wrap=True, highlight=False)
     for role in ("confusion", "roc", "loss", "scatter", "card"):
         if role in result.files:
-            console.print(f"  {role}: {result.files[role]}")
+            console.print(f"  {role}: {result.files[role]}", soft_wrap=True, highlight=False)
 
 
 def predict(

@@ -10,6 +10,8 @@ import pytest
 
 from modeling.cache import FeatureCache, FeatureIndex
 from modeling.extractors import CATEGORIES, EXTRACTORS
+from tests.modeling.conftest import media_frame
+from tests.modeling.planted import write_snapshot
 
 MEDIA_EXTRACTORS = ["r2plus1d", "resnet50", "videomae", "whisper", "music", "description"]
 #: the real torchvision networks on small inputs (their defaults, 16×112² clips and 224² frames, are exercised in test_media)
@@ -30,7 +32,8 @@ def test_media_extractor_runs_on_decodable_clips_and_records_the_broken_one(sqli
     extra = ("--translate-to", "spa_Latn", "--translator", str(tiny_models["nllb"])) if name == "description" else SMALL_INPUTS.get(name, ())
     summary = _extract(sqlite_cli, media_snapshot, name, str(tiny_models[name]), *extra)
     # 12 rows over 3 files: the two good files are computed once each, the broken one fails for its 3 rows
-    assert (summary["computed"], summary["failed"], summary["no_input"], summary["total"]) == (2, 3, 1, 12)
+    assert (summary["ok"], summary["failed"], summary["no_input"], summary["total"]) == (8, 3, 1, 12)
+    assert (summary["computed"], summary["cached"]) == (2, 0)
     assert set(summary["reasons"]) <= {"MediaError", "InvalidDataError"}
     outputs = _outputs(sqlite_cli.home, name, summary)
     assert len(outputs) == 2
@@ -61,7 +64,7 @@ def _check_outputs(name, outputs):
 @pytest.mark.parametrize("name", ["text", "category"])
 def test_text_extractors_embed_every_caption(sqlite_cli, media_snapshot, tiny_models, name):
     summary = _extract(sqlite_cli, media_snapshot, name, str(tiny_models[name]))
-    assert (summary["computed"], summary["failed"], summary["total"]) == (12, 0, 12)  # twelve distinct captions
+    assert (summary["computed"], summary["ok"], summary["failed"], summary["total"]) == (12, 12, 0, 12)  # twelve distinct captions
     outputs = _outputs(sqlite_cli.home, name, summary)
     if name == "text":
         vectors = np.stack(outputs["embedding"].to_numpy())
@@ -74,12 +77,21 @@ def test_text_extractors_embed_every_caption(sqlite_cli, media_snapshot, tiny_mo
         assert np.allclose(scores.max(1), outputs["category_confidence"])
 
 
-def test_text_includes_the_transcript_when_whisper_ran_first(sqlite_cli, media_snapshot, tiny_models):
+def test_text_includes_transcripts_and_descriptions_extracted_before(sqlite_cli, media_snapshot, tiny_models):
     _extract(sqlite_cli, media_snapshot, "whisper", str(tiny_models["whisper"]))
-    summary = _extract(sqlite_cli, media_snapshot, "text", str(tiny_models["text"]))
-    info = FeatureIndex(sqlite_cli.home / "features", "clips", 1).read("text").info
-    assert len(info["text_sources"]) == 1 and info["text_sources"][0].startswith("whisper:")
-    assert summary["computed"] == 12
+    _extract(sqlite_cli, media_snapshot, "description", str(tiny_models["description"]))
+    summary = _extract(sqlite_cli, media_snapshot, "category", str(tiny_models["category"]))
+    sources = FeatureIndex(sqlite_cli.home / "features", "clips", 1).read("category").info["text_sources"]
+    assert [s.split(":")[0] for s in sources] == ["whisper", "description"]
+    assert summary["ok"] == 12
+
+
+def test_every_input_failing_is_an_error(sqlite_cli, videos, tiny_models):
+    frame = media_frame(sqlite_cli.home, videos)
+    frame["media_path"], frame["media_sha256"] = "media/broken.mp4", None
+    write_snapshot(sqlite_cli.home, frame, name="broken")
+    result = sqlite_cli("extract", "broken@v1", "--extractor", "videomae", "--model", str(tiny_models["videomae"]), ok=False)
+    assert result.exit_code == 1 and "every videomae input failed; first: MediaError" in result.stderr
 
 
 def test_second_run_computes_nothing(sqlite_cli, media_snapshot, tiny_models, monkeypatch):
@@ -90,7 +102,7 @@ def test_second_run_computes_nothing(sqlite_cli, media_snapshot, tiny_models, mo
     assert sum(calls) == 2 and first["computed"] == 2
     calls.clear()
     second = _extract(sqlite_cli, media_snapshot, "videomae", str(tiny_models["videomae"]))
-    assert calls == [] and (second["computed"], second["cached"]) == (0, 8)
+    assert calls == [] and (second["computed"], second["cached"], second["ok"]) == (0, 2, 8)
     assert second["cache_key"] == first["cache_key"]
     folder = sqlite_cli.home / "features" / "videomae" / first["cache_key"]
     assert len(list(folder.glob("part-*.parquet"))) == 1 and not list(folder.glob(".*tmp"))  # shards are renamed into place
@@ -109,7 +121,7 @@ def test_changed_media_is_refused(sqlite_cli, media_snapshot, tiny_models):
     clip = sqlite_cli.home / "media" / "tone.mp4"
     clip.write_bytes(clip.read_bytes() + b"\0")
     summary = _extract(sqlite_cli, media_snapshot, "videomae", str(tiny_models["videomae"]))
-    assert summary["computed"] == 1 and summary["failed"] == 7
+    assert summary["computed"] == 1 and summary["failed"] == 7 and summary["ok"] == 4
     assert any("changed since the snapshot" in e for e in summary["examples"])
 
 
