@@ -54,10 +54,12 @@ class Row:
 
     @property
     def rate(self) -> float:
+        """Videos per second of crawling."""
         return self.videos / self.wall_s
 
 
 def source_class(name: str) -> type:
+    """The backend class named ``name``."""
     from scrapers.backends.playwright import PlaywrightSource
     from scrapers.backends.selenium import SeleniumSource
     from scrapers.backends.tiktokapi import TikTokApiSource
@@ -67,6 +69,7 @@ def source_class(name: str) -> type:
 
 
 def crawl(name: str, base_url: str, folder: Path) -> tuple[Row, object]:
+    """One crawl with one backend into a fresh SQLite catalog; its row and its graph."""
     engine = create_catalog_engine(f"sqlite:///{folder / f'{name}.db'}")
     upgrade(engine)
     record = start_run(engine, name, base_url, PARAMS, {"rate": 0})
@@ -109,6 +112,7 @@ def browser_per_request(base_url: str, graph, requests_per_crawl: int) -> Row:
 
 
 def table(rows: list[Row]) -> str:
+    """The rows as a Markdown table."""
     lines = [
         "| crawl of the sandbox | videos | start s | crawl s | videos/s | outside source calls | parsing |",
         "|---|---|---|---|---|---|---|",
@@ -121,6 +125,7 @@ def table(rows: list[Row]) -> str:
 
 
 def main() -> int:
+    """Crawls with every backend, then the alternatives; prints the table."""
     world = World.build(videos=max(3 * TARGET, 600), seed=7)
     rows: list[Row] = []
     graphs = {}

@@ -52,6 +52,7 @@ def videos(world: Any) -> list[str]:
 
 
 def httpx_loop(urls: list[str], folder: Path) -> float:
+    """Seconds a plain sequential httpx loop takes to fetch and write the files."""
     import httpx
 
     folder.mkdir(parents=True)
@@ -65,6 +66,7 @@ def httpx_loop(urls: list[str], folder: Path) -> float:
 
 
 def ours(world: Any, ids: list[str], base_url: str, home: Path, workers: int) -> tuple[float, int]:
+    """Seconds ``download_media`` takes for the same videos, catalogued as a crawl of the site would; files stored."""
     from db.crawl_state import commit_steps
     from db.engine import create_catalog_engine
     from db.migrate import upgrade
@@ -87,6 +89,7 @@ def ours(world: Any, ids: list[str], base_url: str, home: Path, workers: int) ->
 
 
 def measure(world: Any, ids: list[str], latency: float, tmp: Path) -> Row:
+    """Both ways over a site whose media answer after ``latency`` seconds."""
     from sandbox import serve
 
     faults = "slow:1.0" if latency else None
@@ -99,6 +102,7 @@ def measure(world: Any, ids: list[str], latency: float, tmp: Path) -> Row:
 
 
 def table(rows: list[Row], n: int) -> str:
+    """The rows as a Markdown table."""
     lines = [
         f"| {n} files, time to first byte | httpx loop, sequential | download_media, 1 worker | download_media, {WORKERS} workers | {WORKERS} workers ÷ loop |",
         "|---|---|---|---|---|",
@@ -112,6 +116,7 @@ def table(rows: list[Row], n: int) -> str:
 
 
 def main() -> int:
+    """Measures both network conditions and prints the table."""
     from sandbox import World
 
     world = World.build(videos=max(4 * FILES, 400), seed=7)

@@ -220,11 +220,14 @@ def _bounded_api_class(base: type) -> type:
     """TikTokApi whose requests are tried once (our engine retries), capped per call, last answer kept."""
 
     class BoundedTikTokApi(base):  # type: ignore[misc, valid-type]
+        """TikTokApi with one try per request and a per-call request cap."""
+
         last_response: Any = None
         request_count = 0
         max_requests: int | None = None
 
         async def make_request(self, url: str, headers: dict | None = None, params: dict | None = None, **kwargs: Any) -> Any:
+            """TikTokApi's request, tried once, refused beyond ``max_requests``; its answer kept."""
             if self.max_requests is not None and self.request_count >= self.max_requests:
                 raise RequestCapReached(url)
             self.request_count += 1

@@ -38,6 +38,8 @@ def site_extractor(base_url: str) -> type:
     site = base_url.rstrip("/")
 
     class SiteTikTokIE(TikTokIE):
+        """yt-dlp's TikTok extractor on another site."""
+
         IE_NAME = "tiktok:site"
         _VALID_URL = re.escape(site) + r"/@(?P<user_id>[\w.-]+)?/video/(?P<id>\d+)"
         _WEBPAGE_HOST = site + "/"
