@@ -42,6 +42,7 @@ def planted_snapshot(home: Path):
     authors = N_VIDEOS // 5
 
     def item(v: int) -> ParsedItem:
+        """Video ``v``: duration and sound vary, no metrics (synth draws them)."""
         author = str(6_900_000_000_000_000_000 + v % authors)
         video = VideoRecord(
             id=str(7_200_000_000_000_000_000 + v), author_id=author, caption=f"clip {v} #fyp", hashtags=("fyp",), create_time=datetime(2024, 1 + v % 12, 1 + v % 28, v % 24),
@@ -130,6 +131,7 @@ def extraction_speed(clips: list[Path], cache_root: Path) -> dict[str, dict[str,
 
 
 def main() -> None:
+    """Measures everything and prints one table."""
     import torch
 
     threads = torch.get_num_threads()

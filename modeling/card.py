@@ -8,7 +8,6 @@ from typing import Any
 
 def model_card(info: dict[str, Any], metrics: dict[str, Any], files: dict[str, Path]) -> str:
     """Markdown for ``MODEL_CARD.md``."""
-    snapshot = info["snapshot"]
     lines = [
         f"# Model card: {info['run']}",
         "",
@@ -18,18 +17,7 @@ def model_card(info: dict[str, Any], metrics: dict[str, Any], files: dict[str, P
         "Seed 000's baseline MLP (in → 128 ReLU, dropout 0.3 → 64 ReLU, dropout 0.2 → 1), "
         f"trained for `{info['target']}` ({info['task']}) by viralcurate.",
         "",
-        "| | |",
-        "| --- | --- |",
-        f"| snapshot | `{snapshot['ref']}` |",
-        f"| snapshot fingerprint | `{snapshot['fingerprint']}` |",
-        f"| target | `{info['target']}` ({info['task']}) |",
-        f"| features | {', '.join(info['features']['requested'])} ({len(info['scaler']['columns'])} columns) |",
-        f"| leakage allowed | {'**yes** (' + ', '.join(info['features']['leaky']) + ')' if info['allow_leakage'] else 'no'} |",
-        f"| seed | {info['seed']} |",
-        f"| parameters | {_params(info['params'])} |",
-        f"| epochs run / best | {info['training']['epochs_run']} / {info['training']['best_epoch']} |",
-        f"| rows (train / val / test) | {metrics['rows']['train']} / {metrics['rows']['val']} / {metrics['rows']['test']} |",
-        f"| simulated rows in train | {metrics['rows']['simulated_in_train']} |",
+        *_summary(info, metrics),
         "",
         *_extractors(info["features"]["extractors"]),
         "## How well (test split)",
@@ -47,6 +35,24 @@ def model_card(info: dict[str, Any], metrics: dict[str, Any], files: dict[str, P
         "- Features missing at prediction time are imputed with train medians; the prediction says which.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _summary(info: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+    snapshot, rows, leaky = info["snapshot"], metrics["rows"], info["features"]["leaky"]
+    return [
+        "| | |",
+        "| --- | --- |",
+        f"| snapshot | `{snapshot['ref']}` |",
+        f"| snapshot fingerprint | `{snapshot['fingerprint']}` |",
+        f"| target | `{info['target']}` ({info['task']}) |",
+        f"| features | {', '.join(info['features']['requested'])} ({len(info['scaler']['columns'])} columns) |",
+        f"| leakage allowed | {'**yes** (' + ', '.join(leaky) + ')' if info['allow_leakage'] else 'no'} |",
+        f"| seed | {info['seed']} |",
+        f"| parameters | {_params(info['params'])} |",
+        f"| epochs run / best | {info['training']['epochs_run']} / {info['training']['best_epoch']} |",
+        f"| rows (train / val / test) | {rows['train']} / {rows['val']} / {rows['test']} |",
+        f"| simulated rows in train | {rows['simulated_in_train']} |",
+    ]
 
 
 def metrics_rows(metrics: dict[str, Any]) -> tuple[list[str], list[tuple[str, list[str]]]]:
