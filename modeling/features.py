@@ -114,7 +114,7 @@ def tabular_features(frame: pd.DataFrame) -> pd.DataFrame:
         out[f"post_weekday_{day}"] = (weekday == day).astype(float).where(weekday.notna())
     for column in ("duration_s", "fps", "width", "height"):
         out[column] = _num(frame, column)
-    out["caption_length"] = frame["caption"].str.len().astype(float) if "caption" in frame else np.nan
+    out["caption_length"] = frame["caption"].astype("string").str.len().astype(float) if "caption" in frame else np.nan
     out["hashtag_count"] = _list_lengths(frame["hashtags"]) if "hashtags" in frame else np.nan
     out["music_original"] = _num(frame, "music_original")
     out["has_audio"] = _num(frame, "has_audio")
