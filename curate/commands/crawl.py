@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets as random_source
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -114,47 +115,62 @@ def crawl(
     Example:  curate crawl --seed 25 --fanout 5 --max-videos 200 --base-url http://127.0.0.1:8765 --source playwright
     """
     from scrapers.politeness import Politeness
-    from scrapers.runs import crawl_run
+    from scrapers.runs import crawl_run, start_run
 
     context: Context = ctx.obj
     given = {"seed": seed, "fanout": fanout, "max_videos": max_videos, "max_depth": max_depth, "random_seed": random_seed}
     secrets = source_secrets(context, proxy)
-    record = _open_or_start(context, resume, given, source, base_url, rate, timeout, secrets)
-    options = record.params
-    name = _option(context, "source", source) if resume and source else record.source
+    plan = _plan(context, resume, given, source, base_url, rate, timeout, secrets)
     politeness = Politeness(
-        rate=options["rate"], timeout=options["timeout"],
+        rate=plan.options["rate"], timeout=plan.options["timeout"],
         attempts=int(_option(context, "attempts", None)), backoff=float(_option(context, "backoff", None)),
     )
     budget = parse_duration(_option(context, "time_budget", time_budget))
-    with build_source(name, record.base_url, secrets, politeness.timeout) as src, CrawlView(record, quiet=as_json) as view:
-        result = crawl_run(context.engine, record, src, politeness, budget, view.update, secrets.redact)
-    _report(context, record.id, result, name, as_json)
+    # the browser starts before a new run is recorded: a backend that cannot start leaves no run behind
+    with build_source(plan.source, plan.base_url, secrets, politeness.timeout) as src:
+        record = plan.record or start_run(context.engine, plan.source, plan.base_url, plan.params, plan.options)
+        with CrawlView(record, quiet=as_json) as view:
+            result = crawl_run(context.engine, record, src, politeness, budget, view.update, secrets.redact)
+    _report(context, record.id, result, plan.source, as_json)
 
 
-def _open_or_start(context: Context, resume, given, source, base_url, rate, timeout, secrets):
+@dataclass
+class _Plan:
+    """What to crawl: a run to resume (``record``) or the parameters of a new one, with whom and how fast."""
+
+    source: str
+    base_url: str | None
+    options: dict[str, Any]
+    params: Any = None
+    record: Any = None
+
+
+def _plan(context: Context, resume, given, source, base_url, rate, timeout, secrets) -> _Plan:
     from scrapers.crawl import CrawlParams
-    from scrapers.runs import ResumeError, open_run, start_run
+    from scrapers.runs import ResumeError, open_run
     from scrapers.source import redact_proxy
 
     base = normalise_base_url(_option(context, "base_url", base_url))
+    name = _option(context, "source", source)
+    if name not in SOURCES:
+        raise ConfigError(f"--source {name!r}: choose one of {', '.join(SOURCES)}")
     if resume:
         record = open_run(context.engine, resume, {k: v for k, v in given.items() if v is not None})
         if base_url is not None and base != record.base_url:
             raise ResumeError(f"crawl run {record.id} crawls {record.base_url or 'the real site'}, not {base or 'the real site'}")
-        return record
-    name = _option(context, "source", source)
-    if name not in SOURCES:
-        raise ConfigError(f"--source {name!r}: choose one of {', '.join(SOURCES)}")
+        # how fast and through whom may change on resume; what is crawled may not
+        options = {**record.params, **{k: float(v) for k, v in (("rate", rate), ("timeout", timeout)) if v is not None}}
+        return _Plan(name if source else record.source, record.base_url, options, record=record)
     values = {k: _option(context, k, v) for k, v in given.items()}
     if values["random_seed"] is None:
         values["random_seed"] = random_source.randbelow(2**31)
+    chosen_rate = _option(context, "rate", rate)
     options = {
-        "rate": float(_option(context, "rate", rate) if _option(context, "rate", rate) is not None else default_rate(base)),
+        "rate": float(chosen_rate if chosen_rate is not None else default_rate(base)),
         "timeout": float(_option(context, "timeout", timeout)),
         "proxy": redact_proxy(secrets.proxy),
     }
-    return start_run(context.engine, name, base, CrawlParams(**values), options)
+    return _Plan(name, base, options, params=CrawlParams(**values))
 
 
 def _report(context: Context, run_id: int, result, source: str, as_json: bool) -> None:

@@ -121,3 +121,11 @@ def test_an_unreachable_site_stops_the_run_without_backing_off():
     result = Crawler(Offline(), RandomFrontier(1), MemorySink(), PARAMS, Politeness(rate=0), sleep=slept.append).run()
     assert result.status == "failed" and "cannot be reached" in result.stop_reason
     assert result.stats.requests == 1 and not slept
+
+
+def test_a_backend_that_cannot_start_says_why_and_leaves_no_run_behind(sqlite_cli):
+    result = sqlite_cli("crawl", "--source", "selenium", "--proxy", "http://user:s3cretPw@127.0.0.1:9", "--base-url", "http://127.0.0.1:9", ok=False)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 3 and len(lines) == 1 and "takes no credentials" in lines[0]
+    assert "s3cretPw" not in result.output
+    assert json.loads(sqlite_cli("status", "--json").stdout)["crawl_runs"] == 0
