@@ -32,6 +32,8 @@ from scrapers.source import Blocked, Page, Skip, Source, SourceError, TransientE
 RELATED_PAGE = 16
 #: hard cap on related pages per expansion: the platform's hasMore is not to be trusted
 MAX_RELATED_PAGES = 3
+#: longest uninterrupted sleep (back-off, pacing), so that Ctrl-C is heard quickly
+SLEEP_SLICE = 0.2
 #: times a withheld post (statusCode 10204) is asked before the session itself is checked
 WITHHELD_ATTEMPTS = 3
 #: feed pages per request and consecutive feed pages with nothing new before seeding gives up
@@ -124,8 +126,11 @@ class Crawler:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         redact: Callable[[str], str] = str,
+        stop_requested: Callable[[], bool] = lambda: False,
     ) -> None:
         self.source, self.frontier, self.sink, self.params = source, frontier, sink, params
+        #: polled between steps: a user's Ctrl-C, caught by the command line
+        self.stop_requested = stop_requested
         #: scrubs secrets out of messages before they are stored or shown
         self.redact = redact
         self.politeness = politeness or Politeness()
@@ -134,14 +139,17 @@ class Crawler:
         self.time_budget, self.on_step = time_budget, on_step
         self._clock, self._sleep = clock, self._timed_sleep(sleep)
         self._limiter = RateLimiter(self.politeness.rate, self.politeness.jitter, clock, self._sleep)
-        self._retry = RetryPolicy(self.politeness, self._sleep)
+        self._retry = RetryPolicy(self.politeness, self._sleep, stop_requested)
         self._carried_retries = Counter(self.stats.retries)
         self._started = self._last_tick = clock()
 
     def _timed_sleep(self, sleep: Callable[[float], None]) -> Callable[[float], None]:
         def timed(seconds: float) -> None:
+            # in slices, so that a stop asked for during a long back-off is heard within a fraction of a second
             self.stats.wait_s += seconds
-            sleep(seconds)
+            while seconds > 0 and not self.stop_requested():
+                sleep(min(seconds, SLEEP_SLICE))
+                seconds -= SLEEP_SLICE
 
         return timed
 
@@ -163,6 +171,9 @@ class Crawler:
             status, reason = "failed", f"{type(exc).__name__}: {exc}"
             raise
         finally:
+            if self.stop_requested() and status != "interrupted":
+                # a Ctrl-C also reaches the browser, so the step it cut short failed for that reason alone
+                status, reason = "interrupted", "interrupted by the user"
             self.stats.retries = self._carried_retries + self._retry.retries
             self._tick()
             reason = self.redact(reason)
@@ -183,6 +194,8 @@ class Crawler:
             self._expand_step(vid)
 
     def _should_stop(self) -> tuple[str, str] | None:
+        if self.stop_requested():
+            return "interrupted", "interrupted by the user"
         if len(self.frontier) >= self.params.max_videos:
             return "finished", "max_videos"
         if self.time_budget is not None and self._clock() - self._started >= self.time_budget:

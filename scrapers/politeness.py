@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from scrapers.source import RateLimited, TransientError
 
@@ -72,9 +72,13 @@ class RateLimiter:
 class RetryPolicy:
     """Runs a call, retrying transient failures; counts every retry by its reason."""
 
-    def __init__(self, politeness: Politeness, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, politeness: Politeness, sleep: Callable[[float], None] = time.sleep, stop_requested: Callable[[], bool] = lambda: False
+    ) -> None:
         self.politeness = politeness
         self._sleep = sleep
+        #: once True, failures are no longer retried (the user asked the crawl to stop)
+        self._stop_requested = stop_requested
         self._backoff = wait_exponential_jitter(multiplier=politeness.backoff, max=politeness.backoff_max, jitter=politeness.backoff)
         #: retries so far, by the failure's reason (``http_429``, ``http_503``, ``timeout`` …)
         self.retries: Counter[str] = Counter()
@@ -82,7 +86,7 @@ class RetryPolicy:
     def call(self, fn: Callable[[], T]) -> T:
         """``fn()``, retried on TransientError; the last failure is re-raised when attempts run out."""
         retrying = Retrying(
-            retry=retry_if_exception_type(TransientError),
+            retry=retry_if_exception(lambda exc: isinstance(exc, TransientError) and not self._stop_requested()),
             stop=stop_after_attempt(self.politeness.attempts),
             wait=self._wait,
             before_sleep=self._count,

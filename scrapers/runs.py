@@ -74,6 +74,7 @@ def crawl_run(
     time_budget: float | None = None,
     on_step: Callable[[Crawler], None] | None = None,
     redact: Callable[[str], str] = str,
+    stop_requested: Callable[[], bool] = lambda: False,
 ) -> CrawlResult:
     """Runs (or resumes) a catalog-held crawl from its last committed step until it stops."""
     from db.crawl_state import load_members, mark_running, owner
@@ -93,5 +94,6 @@ def crawl_run(
         time_budget=time_budget,
         on_step=on_step,
         redact=redact,
+        stop_requested=stop_requested,
     )
     return crawler.run()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import secrets as random_source
+import signal
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -129,9 +131,36 @@ def crawl(
     # the browser starts before a new run is recorded: a backend that cannot start leaves no run behind
     with build_source(plan.source, plan.base_url, secrets, politeness.timeout) as src:
         record = plan.record or start_run(context.engine, plan.source, plan.base_url, plan.params, plan.options)
-        with CrawlView(record, quiet=as_json) as view:
-            result = crawl_run(context.engine, record, src, politeness, budget, view.update, secrets.redact)
+        with CrawlView(record, quiet=as_json) as view, GracefulStop() as stop:
+            result = crawl_run(context.engine, record, src, politeness, budget, view.update, secrets.redact, stop.requested)
     _report(context, record.id, result, plan.source, as_json)
+
+
+class GracefulStop:
+    """The first Ctrl-C asks the crawl to stop after its current step (status interrupted); a second one aborts."""
+
+    def __init__(self) -> None:
+        self._asked = False
+        self._previous: Any = None
+
+    def __enter__(self) -> GracefulStop:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self._asked:
+            raise KeyboardInterrupt
+        self._asked = True
+        err_console.print("stopping after this step (Ctrl-C again to abort)")
+
+    def requested(self) -> bool:
+        """True once the user pressed Ctrl-C."""
+        return self._asked
 
 
 @dataclass
@@ -184,8 +213,10 @@ def _report(context: Context, run_id: int, result, source: str, as_json: bool) -
     if result.status in ("blocked", "failed"):
         err_console.print(f"[bold red]{result.status}:[/] {result.stop_reason} — resume with: curate crawl --resume {run_id}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_STOPPED)
-    if result.status == "interrupted" and not as_json:
+    if result.status == "interrupted":
         err_console.print(f"stopped: {result.stop_reason} — resume with: curate crawl --resume {run_id}", highlight=False)
+        if result.stop_reason == "interrupted by the user":
+            raise typer.Exit(130)
 
 
 def crawl_summary(counts: dict[str, Any], record, result, source: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ needs JSON only.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -77,7 +78,8 @@ class PlaywrightSource:
             except Exception:  # noqa: BLE001 - closing a dead browser must not hide the real error
                 pass
         if getattr(self, "_pw", None) is not None:
-            self._pw.stop()
+            with contextlib.suppress(Exception):
+                self._pw.stop()
             self._pw = None
 
     # -- the protocol ----------------------------------------------------------------------------

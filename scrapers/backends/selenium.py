@@ -9,6 +9,7 @@ performance log (network events) and their bodies fetched with
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -120,10 +121,10 @@ class SeleniumSource:
     def __exit__(self, *exc: object) -> None:
         driver = getattr(self, "_driver", None)
         if driver is not None:
-            try:
+            # a driver killed with the crawl (Ctrl-C reaches the whole process group) must not hide why we stop
+            with contextlib.suppress(Exception):
                 driver.quit()
-            finally:
-                self._driver = None
+            self._driver = None
 
     # -- the protocol ----------------------------------------------------------------------------
 

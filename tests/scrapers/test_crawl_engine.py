@@ -11,16 +11,19 @@ from scrapers.crawl import MAX_RELATED_PAGES, WITHHELD_ATTEMPTS, CrawlParams, Cr
 from scrapers.frontier import Member, RandomFrontier
 from scrapers.politeness import Politeness
 from scrapers.sinks import MemorySink
+from scrapers.source import TransientError
 from tests.scrapers.crawl_fakes import FakeSource
 
 FAST = Politeness(rate=0, backoff=0.0, backoff_max=0.0, attempts=10)
+SLOW_BACKOFF = Politeness(rate=0, backoff=1.0, attempts=10)
 PARAMS = CrawlParams(seed=8, fanout=4, max_videos=80, random_seed=11)
 
 
-def run(source, params=PARAMS, sink=None, frontier=None, progress=None, stats=None, **kw):
+def run(source, params=PARAMS, sink=None, frontier=None, progress=None, stats=None, politeness=FAST, **kw):
     sink = sink if sink is not None else MemorySink()
     frontier = frontier or RandomFrontier(params.random_seed, params.max_depth)
-    crawler = Crawler(source, frontier, sink, params, FAST, progress, stats, sleep=lambda s: None, **kw)
+    kw.setdefault("sleep", lambda s: None)
+    crawler = Crawler(source, frontier, sink, params, politeness, progress, stats, **kw)
     return crawler.run(), sink
 
 
@@ -158,3 +161,23 @@ def test_missing_fields_and_requests_are_counted():
     assert result.stats.missing["music"] >= len(sink.items) == 80
     assert result.stats.requests == len(source.calls) == sink.stats["requests"]
     assert 0 <= sink.stats["source_s"] <= sink.stats["wall_s"]
+
+
+def test_a_stop_asked_mid_crawl_ends_as_interrupted_even_if_the_step_then_fails_and_resumes_exactly():
+    _, clean = run(FakeSource())
+    asked = []
+
+    class DyingWithTheUser(FakeSource):
+        def related(self, video_id, count, cursor=None):
+            if len(self.calls) == 6:
+                asked.append(True)  # Ctrl-C: the browser dies with us, the request fails
+                self.calls.append("dead")
+                raise TransientError("browser closed", reason="connection")
+            return super().related(video_id, count, cursor)
+
+    slept: list[float] = []
+    result, sink = run(DyingWithTheUser(), politeness=SLOW_BACKOFF, stop_requested=lambda: bool(asked), sleep=slept.append)
+    assert result.status == "interrupted" and result.stop_reason == "interrupted by the user"
+    assert not slept, "no back-off once a stop is asked"
+    final, sink = resume(FakeSource(), PARAMS, sink)
+    assert final.status == "finished" and graph(sink) == graph(clean)
