@@ -144,7 +144,8 @@ class GracefulStop:
         self._previous: Any = None
 
     def __enter__(self) -> GracefulStop:
-        if threading.current_thread() is threading.main_thread():
+        # a crawl started with SIGINT ignored (nohup, a background job) stays deaf to it
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
