@@ -142,3 +142,24 @@ def test_kill_9_of_a_browser_crawl_then_resume_gives_the_uninterrupted_result(tm
     assert seqs == list(range(CRAWL.max_videos)), "duplicated or missing members"
     assert load_run(engine, resumed["run_id"]).status == "finished"
     engine.dispose()
+
+
+@pytest.mark.browser
+def test_ctrl_c_stops_after_the_step_and_the_run_resumes(sqlite_cli, sandbox_site, expected_crawl):
+    import os
+
+    db = sqlite_cli.home / "catalog.db"
+    cmd = [str(Path(sys.executable).with_name("curate")), "--home", str(sqlite_cli.home), *crawl_args(sandbox_site.base_url, "tiktokapi"), "--rate", "4"]
+    # a terminal's Ctrl-C reaches the whole foreground process group: the crawl and its browser
+    child = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while _members(db) == 0 and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(child.pid, signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    summary = json.loads(out)
+    assert summary["status"] == "interrupted" and summary["stop_reason"] == "interrupted by the user"
+    assert 0 < summary["videos"] < CRAWL.max_videos and "Traceback" not in err
+    resumed = json.loads(sqlite_cli("crawl", "--resume", "latest", "--json").stdout)
+    assert resumed["status"] == "finished" and stored_graph(sqlite_cli.db_url, resumed["run_id"]) == expected_crawl
