@@ -77,14 +77,16 @@ def test_twenty_percent_transient_faults_change_nothing_but_the_retry_count(back
 
 
 @pytest.mark.browser
-def test_a_blocked_session_stops_cleanly_and_resumes_to_the_same_result(sqlite_cli, sandbox_world, expected_crawl):
+@pytest.mark.parametrize("backend, block_after", [("tiktokapi", 12), ("playwright", 24)])  # playwright: a page and a call per step
+def test_a_blocked_session_stops_cleanly_and_resumes_to_the_same_result(backend, block_after, sqlite_cli, sandbox_world, expected_crawl):
     from sandbox import serve
 
-    with serve(sandbox_world, block_after=12) as site:
-        blocked = sqlite_cli(*crawl_args(site.base_url, "tiktokapi"), ok=False)
+    with serve(sandbox_world, block_after=block_after) as site:
+        blocked = sqlite_cli(*crawl_args(site.base_url, backend), ok=False)
         assert blocked.exit_code == 4
         summary = json.loads(blocked.stdout)
-        assert summary["status"] == "blocked" and summary["stop_reason"].startswith("captcha required")
+        # the API answers statusCode 10000; a page, a captcha page that carries no data
+        assert summary["status"] == "blocked" and "captcha" in summary["stop_reason"], summary["stop_reason"]
         lines = [line for line in blocked.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and "resume with: curate crawl --resume" in lines[0], blocked.stderr
         assert "Traceback" not in blocked.stderr
