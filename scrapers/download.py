@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import shutil
 import socket
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from db.download_jobs import DownloadJob, DownloadOutcome
-from db.downloads import claim, forget_missing_files, record, release
+from db.downloads import LEASE, claim, forget_missing_files, record, release
 from db.types import utcnow
 from scrapers.fetcher import SCRATCH, DownloadOptions, MediaDownloader, fetch_in_worker, start_worker
 
@@ -71,6 +72,7 @@ def download_media(
 ) -> DownloadSummary:
     """Claims and downloads catalogued videos until none is left (or ``options.limit``); returns the counts."""
     (home / "media").mkdir(parents=True, exist_ok=True)
+    _sweep_scratch(home / "media" / SCRATCH)
     forget_missing_files(engine, home)
     run = _DownloadRun(engine, options, utcnow(), on_outcome)
     try:
@@ -78,7 +80,20 @@ def download_media(
             return run.run(pool, fetch)
     finally:
         release(engine, run.worker)
-        shutil.rmtree(home / "media" / SCRATCH, ignore_errors=True)
+        # each worker empties its own folder; another process's may still be in use
+        with contextlib.suppress(OSError):
+            (home / "media" / SCRATCH).rmdir()
+
+
+def _sweep_scratch(scratch: Path) -> None:
+    """Removes worker folders left by processes that died (untouched for longer than a claim's lease)."""
+    if not scratch.is_dir():
+        return
+    cutoff = time.time() - LEASE.total_seconds()
+    for folder in scratch.iterdir():
+        with contextlib.suppress(OSError):
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
 import sqlalchemy as sa
 
 from db.crawl_state import commit_steps
@@ -90,3 +91,25 @@ def test_media_cut_in_transfer_is_refused_then_fetched_on_the_next_run(sqlite_cl
     with serve(sandbox_world, port=port):
         fixed = json.loads(sqlite_cli("download", "--json").stdout)
     assert fixed["downloaded"] == 3 and not fixed["failed"]
+
+
+@pytest.mark.postgres
+def test_two_download_processes_on_postgres_share_the_work_without_overlap(tmp_path, postgres_server, sandbox_world, sandbox_site):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    url = postgres_server.create_database("t_two_downloaders")
+    v = sandbox_world.videos
+    ids = v[(v.visibility == "public") & (v.media_kind == "ok") & (v.template == TEMPLATE)].video_id[:24].tolist()
+    catalog_crawled_from(url, sandbox_world, sandbox_site.base_url, dict.fromkeys(ids, "ok"))
+    env = {**os.environ, "CURATE_HOME": str(tmp_path / "home"), "CURATE_DB_URL": url}
+    cmd = [str(Path(sys.executable).with_name("curate")), "download", "--workers", "2", "--json"]
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [json.loads(p.communicate(timeout=300)[0]) for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert sum(r["downloaded"] for r in results) == len(ids) and all(r["downloaded"] for r in results), results
+    rows = videos(url)
+    assert {rows[i]["download_attempts"] for i in ids} == {1}, "a video was claimed twice"
+    assert all(rows[i]["media_sha256"] for i in ids)
