@@ -108,8 +108,28 @@ def _pool(home: Path, options: DownloadOptions) -> Iterator[tuple[Executor, Call
     pool = ProcessPoolExecutor(options.workers, mp_context=context, initializer=start_worker, initargs=(str(home), options))
     try:
         yield pool, fetch_in_worker
+    except BaseException:
+        _stop_workers(pool, home)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor, home: Path) -> None:
+    """Ends the workers at once (Ctrl-C, a failure) and removes what they were writing.
+
+    Workers ignore SIGINT (the coordinator decides), and an abandoned worker would
+    wait on its queue forever: they are terminated. Python 3.14 has
+    ``terminate_workers()``; here the executor's process table is the only handle.
+    """
+    processes = dict(getattr(pool, "_processes", None) or {})
+    for process in processes.values():
+        with contextlib.suppress(Exception):
+            process.terminate()
+    for pid, process in processes.items():
+        with contextlib.suppress(Exception):
+            process.join(timeout=5)
+        shutil.rmtree(home / "media" / SCRATCH / f"{socket.gethostname()}-{pid}", ignore_errors=True)
 
 
 class _DownloadRun:

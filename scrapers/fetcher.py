@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,8 +184,9 @@ _WORKER: MediaDownloader | None = None
 
 
 def start_worker(home: str, options: DownloadOptions) -> None:
-    """A worker process's initializer: its one downloader."""
+    """A worker process's initializer: its one downloader; Ctrl-C is for the coordinator to handle."""
     global _WORKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER = MediaDownloader(Path(home), options)
 
 
