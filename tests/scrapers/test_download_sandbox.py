@@ -113,3 +113,36 @@ def test_two_download_processes_on_postgres_share_the_work_without_overlap(tmp_p
     rows = videos(url)
     assert {rows[i]["download_attempts"] for i in ids} == {1}, "a video was claimed twice"
     assert all(rows[i]["media_sha256"] for i in ids)
+
+
+def test_ctrl_c_ends_a_download_run_cleanly_with_nothing_left_running(sqlite_cli, sandbox_world):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from sandbox import serve
+
+    v = sandbox_world.videos
+    ids = v[(v.visibility == "public") & (v.media_kind == "ok") & (v.template == TEMPLATE)].video_id[:16].tolist()
+    with serve(sandbox_world, faults="slow:1.0", slow_s=0.5) as site:
+        catalog_crawled_from(sqlite_cli.db_url, sandbox_world, site.base_url, dict.fromkeys(ids, "ok"))
+        env = {**os.environ, "CURATE_HOME": str(sqlite_cli.home), "CURATE_DB_URL": sqlite_cli.db_url}
+        cmd = [str(Path(sys.executable).with_name("curate")), "download", "--workers", "2"]
+        child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        time.sleep(4)
+        os.killpg(child.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+        _, err = child.communicate(timeout=60)
+        assert child.returncode == 130 and err.strip().endswith("interrupted"), err
+        # nothing of its process group runs on (exited workers may linger as zombies until reaped)
+        listed = subprocess.run(["ps", "-o", "pid=,stat=,args=", "-g", str(child.pid)], capture_output=True, text=True).stdout
+        assert not [line for line in listed.splitlines() if line.split()[1][0] != "Z"], listed
+        rows = videos(sqlite_cli.db_url)
+        assert not any(r["claimed_by"] for r in rows.values()), "its claims are freed"
+        assert not (sqlite_cli.home / "media" / ".partial").exists()
+        recorded = sum(1 for r in rows.values() if r["media_path"])
+        assert recorded < len(ids), "the run was cut short"
+        again = json.loads(sqlite_cli("download", "--json").stdout)
+    assert again["downloaded"] + again["already_present"] == len(ids) - recorded and not again["failed"]
