@@ -61,6 +61,10 @@ class MetricRecord:
             for v in (self.plays, self.likes, self.comments, self.shares, self.saves, self.author_followers)
         )
 
+    def has_engagement(self) -> bool:
+        """True when the payload carried at least one of the video's own counts (not only followers)."""
+        return any(v is not None for v in (self.plays, self.likes, self.comments, self.shares, self.saves))
+
 
 @dataclass(frozen=True, slots=True)
 class VideoRecord:
@@ -80,6 +84,8 @@ class VideoRecord:
     music_original: bool | None = None
     url: str | None = None
     media_url: str | None = None
+    #: the platform's own content label (``diversificationLabels``), lower-cased
+    category: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

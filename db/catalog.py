@@ -69,7 +69,9 @@ def write_batch(conn: Connection, items: Sequence[ParsedItem], source: str, obse
     changed = upsert(conn, Video.__table__, [_video_row(i, observed_at) for i in videos.values()], key=["id"])
     counts.new = len(videos) - len(existing)
     counts.updated = changed - counts.new
-    obs = [_observation_row(i, source, observed_at) for i in videos.values() if i.metrics and not i.metrics.is_empty()]
+    # an item whose counts were withheld still tells the author's followers (kept on the author),
+    # but it is no observation of the video: synth may fill it
+    obs = [_observation_row(i, source, observed_at) for i in videos.values() if i.metrics and i.metrics.has_engagement()]
     counts.observations = insert_new(
         conn, MetricObservation.__table__, obs, key=["video_id", "provenance", "fingerprint"]
     )
@@ -136,6 +138,7 @@ def _video_row(item: ParsedItem, now: datetime) -> dict[str, Any]:
     row["hashtags"] = list(row["hashtags"]) or None
     row["raw"] = item.raw
     row["source_format"] = item.source_format
+    row["category_provenance"] = Provenance.OBSERVED.value if row["category"] else None
     row["first_seen_at"] = row["updated_at"] = now
     return row
 

@@ -87,6 +87,9 @@ class ItemBuilder:
             "diversificationLabels": [v["category"][row].capitalize()],
             "categoryType": vocab.CATEGORY_TYPE[v["category"][row]],
         }
+        if self.authors["hides_counts"][author_row]:
+            # the platform withholds some creators' counts: the item then carries no stats at all
+            del item["stats"], item["statsV2"]
         extra = self._text_extra(caption, tags)
         if extra:
             item["textExtra"] = extra

@@ -18,11 +18,16 @@ def author_metrics(author_ids: np.ndarray, preset: str, seed: int, reference_dat
     return synth.simulate_authors(pd.Series(author_ids, dtype=object), synth.get_preset(preset), seed, reference_date)
 
 
-def video_metrics(videos: pd.DataFrame, preset: str, seed: int, reference_date: pd.Timestamp) -> pd.DataFrame:
+def video_metrics(
+    videos: pd.DataFrame, preset: str, seed: int, reference_date: pd.Timestamp, planted_signal: bool = False
+) -> pd.DataFrame:
     """``plays, likes, comments, shares, saves`` for each video, in the input's order.
+
+    With ``planted_signal`` the video's category, sound and duration shift its
+    engagement (synth's planted-signal mode), so content carries learnable signal.
 
     ``videos`` has the simulator's inputs: ``video_id, author_id, followers,
     account_created_at, create_time, category, music_original, duration_s``.
     """
-    drawn = synth.simulate_videos(videos, synth.get_preset(preset), seed, reference_date)
+    drawn = synth.simulate_videos(videos, synth.get_preset(preset), seed, reference_date, planted_signal=planted_signal)
     return drawn[["plays", "likes", "comments", "shares", "saves"]].reset_index(drop=True)

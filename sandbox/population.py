@@ -15,7 +15,7 @@ import pandas as pd
 from sandbox import metrics, vocab
 from sandbox.media import TEMPLATES
 
-S_AUTHORS, S_VIDEOS, S_CAPTIONS, S_MUSIC, S_STATES, S_GRAPH, S_FEED = 1, 2, 3, 4, 5, 6, 7
+S_AUTHORS, S_VIDEOS, S_CAPTIONS, S_MUSIC, S_STATES, S_GRAPH, S_FEED, S_HIDDEN = 1, 2, 3, 4, 5, 6, 7, 8
 #: visibility and media faults of the world itself (not injected per request): rate, minimum count
 WORLD_STATES = {"private": (0.02, 1), "deleted": (0.01, 1)}
 BROKEN_MEDIA = {"truncated": (0.015, 2), "empty": (0.005, 1), "html": (0.005, 1), "duplicate": (0.01, 2)}
@@ -32,8 +32,9 @@ def pick(rng: np.random.Generator, table, size: int) -> np.ndarray:
     return np.asarray(table, dtype=object)[rng.integers(0, len(table), size)]
 
 
-def draw_authors(n: int, seed: int, preset: str, reference: pd.Timestamp) -> pd.DataFrame:
-    """``n`` accounts: ids, handles, nicknames, secUids, main category, verified flag and synth's counts."""
+def draw_authors(n: int, seed: int, preset: str, reference: pd.Timestamp, hidden_counts: float = 0.0) -> pd.DataFrame:
+    """``n`` accounts: ids, handles, nicknames, secUids, main category, verified flag, synth's counts,
+    and whether the site withholds the counts of their videos (``hides_counts``, a share ``hidden_counts``)."""
     rng = stream(seed, S_AUTHORS)
     index = np.arange(n, dtype=np.int64)
     # 19-digit ids like the platform's; the low 20 bits hold the row, so they never collide
@@ -55,6 +56,7 @@ def draw_authors(n: int, seed: int, preset: str, reference: pd.Timestamp) -> pd.
     drawn = metrics.author_metrics(frame["author_id"].to_numpy(), preset, seed, reference)
     frame = frame.join(drawn.drop(columns="author_id").reset_index(drop=True))
     frame["verified"] = (frame["followers"] > 200_000) & (frame.pop("verify_draw") < 0.6)
+    frame["hides_counts"] = stream(seed, S_HIDDEN).random(n) < hidden_counts
     return frame
 
 
@@ -65,7 +67,9 @@ def assign_authors(n_videos: int, n_authors: int, rng: np.random.Generator) -> n
     return rng.permutation(np.concatenate([np.arange(n_authors), rest]))
 
 
-def draw_videos(n: int, seed: int, authors: pd.DataFrame, preset: str, reference: pd.Timestamp) -> pd.DataFrame:
+def draw_videos(
+    n: int, seed: int, authors: pd.DataFrame, preset: str, reference: pd.Timestamp, planted_signal: bool = False
+) -> pd.DataFrame:
     """``n`` videos with authors, create times and ids, category, media template and duration, and counts."""
     rng = stream(seed, S_VIDEOS)
     author_row = assign_authors(n, len(authors), rng)
@@ -88,7 +92,8 @@ def draw_videos(n: int, seed: int, authors: pd.DataFrame, preset: str, reference
         "template": rng.choice(len(TEMPLATES), n, p=weights / weights.sum()),
         "duration": np.clip(np.rint(rng.lognormal(np.log(16), 0.75, n)), 1, 60).astype(np.int64),
     })
-    return frame.join(_music(frame, by, seed)).join(_counts(frame, by, preset, seed, reference))
+    frame = frame.join(_music(frame, by, seed))
+    return frame.join(_counts(frame, by, preset, seed, reference, planted_signal))
 
 
 def _music(videos: pd.DataFrame, by: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -113,17 +118,24 @@ def _music(videos: pd.DataFrame, by: pd.DataFrame, seed: int) -> pd.DataFrame:
     })
 
 
-def _counts(videos: pd.DataFrame, by: pd.DataFrame, preset: str, seed: int, reference: pd.Timestamp) -> pd.DataFrame:
-    inputs = pd.DataFrame({
+def _counts(videos: pd.DataFrame, by: pd.DataFrame, preset: str, seed: int, reference: pd.Timestamp,
+            planted_signal: bool) -> pd.DataFrame:
+    inputs = simulator_inputs(videos, by)
+    return metrics.video_metrics(inputs, preset, seed, reference, planted_signal)
+
+
+def simulator_inputs(videos: pd.DataFrame, by: pd.DataFrame) -> pd.DataFrame:
+    """The columns ``synth.simulate_videos`` draws a world's counts from (``by``: each video's author row)."""
+    return pd.DataFrame({
         "video_id": videos["video_id"],
         "author_id": videos["author_id"],
         "followers": by["followers"],
         "account_created_at": by["account_created_at"],
         "create_time": pd.to_datetime(videos["create_time"], unit="s", utc=True),
         "category": videos["category"],
+        "music_original": videos["music_original"],
         "duration_s": videos["duration"].astype(float),
     })
-    return metrics.video_metrics(inputs, preset, seed, reference)
 
 
 def draw_captions(videos: pd.DataFrame, authors: pd.DataFrame, seed: int) -> pd.DataFrame:

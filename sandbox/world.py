@@ -43,6 +43,10 @@ class WorldSpec:
     seed: int = 7
     preset: str = "seed-000"
     reference_date: str = "2025-01-01"
+    #: content (category, sound, duration) shifts engagement, as synth's planted-signal mode does
+    planted_signal: bool = True
+    #: share of creators whose counts the site withholds (items without ``stats``)
+    hidden_counts: float = 0.05
 
     def key(self) -> str:
         """A short name for logs and cache folders, e.g. ``v500-s7-seed-000``."""
@@ -67,14 +71,16 @@ class World:
 
     @classmethod
     def build(cls, videos: int = 500, seed: int = 7, preset: str = "seed-000", reference_date: str = "2025-01-01",
-              cache_dir: Path | str | None = None) -> World:
+              cache_dir: Path | str | None = None, planted_signal: bool = True, hidden_counts: float = 0.05) -> World:
         """Draws a world of ``videos`` videos from ``seed``; media are made lazily under ``cache_dir``."""
         if not 1 <= videos <= population.MAX_VIDEOS:
             raise CurateError(f"a sandbox world holds 1 to {population.MAX_VIDEOS:,} videos, not {videos:,}")
-        spec = WorldSpec(videos, seed, preset, reference_date)
+        if not 0 <= hidden_counts <= 1:
+            raise CurateError(f"hidden counts is a share from 0 to 1, not {hidden_counts}")
+        spec = WorldSpec(videos, seed, preset, reference_date, planted_signal, hidden_counts)
         reference = pd.Timestamp(reference_date, tz="UTC")
-        authors = population.draw_authors(max(1, round(videos * 0.45)), seed, preset, reference)
-        table = population.draw_videos(videos, seed, authors, preset, reference)
+        authors = population.draw_authors(max(1, round(videos * 0.45)), seed, preset, reference, hidden_counts)
+        table = population.draw_videos(videos, seed, authors, preset, reference, planted_signal)
         table = table.join(population.draw_captions(table, authors, seed)).join(population.draw_states(videos, seed))
         table = _share_duplicate_media(table)
         authors = items.author_totals(authors, table)

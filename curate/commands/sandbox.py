@@ -28,6 +28,8 @@ def serve_command(
     block_with: str = typer.Option("captcha", "--block-with", help="What a blocked session gets: captcha or empty."),
     slow_s: float = typer.Option(1.5, "--slow-seconds", help="Delay of a 'slow' fault."),
     cache_dir: Path | None = CACHE,
+    planted: bool = typer.Option(True, "--planted-signal/--no-planted-signal", help="Let content (category, sound, duration) shift engagement, as `curate synth --planted-signal` does."),
+    hidden_counts: float = typer.Option(0.05, "--hidden-counts", min=0, max=1, help="Share of creators whose counts the site withholds (items without stats)."),
 ) -> None:
     """Serve a synthetic TikTok world on loopback until Ctrl-C: pages, API, media, injected faults.
 
@@ -36,7 +38,7 @@ def serve_command(
     from sandbox import FaultPlan, Site, World
 
     plan = FaultPlan.parse(faults, seed=fault_seed, slow_s=slow_s, block_after=block_after, block_with=block_with)
-    world = World.build(videos=videos, seed=seed, cache_dir=cache_dir)
+    world = World.build(videos=videos, seed=seed, cache_dir=cache_dir, planted_signal=planted, hidden_counts=hidden_counts)
     try:
         site = Site(world, plan, host=host, port=port)
     except OSError as exc:

@@ -164,7 +164,15 @@ def _web_video(item: dict[str, Any], vid: str, author_id: str | None, handle: st
         width=dimension(video.get("width")), height=dimension(video.get("height")),
         music_id=ident(music.get("id")), music_title=text(music.get("title")), music_original=flag(music.get("original")),
         url=_page_url(handle, vid), media_url=_url(video.get("playAddr"), video.get("downloadAddr")),
+        category=_category(item.get("diversificationLabels")),
     )
+
+
+def _category(labels: Any) -> str | None:
+    # newer items carry the platform's content labels, broadest first
+    if isinstance(labels, list) and labels and isinstance(labels[0], str) and labels[0].strip():
+        return labels[0].strip().lower()[:32]
+    return None
 
 
 def _scraper_item(item: dict[str, Any]) -> ParsedItem:

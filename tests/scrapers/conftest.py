@@ -12,10 +12,10 @@ CRAWL = CrawlParams(seed=5, fanout=3, max_videos=40, random_seed=3)
 
 @pytest.fixture(scope="session")
 def sandbox_world(tmp_path_factory):
-    """A 400-video sandbox world (seed 11) with its own media cache."""
+    """A 400-video sandbox world (seed 14: CRAWL meets one of its deleted videos) with its own media cache."""
     from sandbox import World
 
-    return World.build(videos=400, seed=11, cache_dir=tmp_path_factory.mktemp("sandbox-media"))
+    return World.build(videos=400, seed=14, cache_dir=tmp_path_factory.mktemp("sandbox-media"))
 
 
 @pytest.fixture(scope="session")
@@ -28,8 +28,8 @@ def sandbox_site(sandbox_world):
 
 
 @pytest.fixture(scope="session")
-def expected_crawl(sandbox_world):
-    """What CRAWL must find in that world, computed from the world's own tables — no HTTP, no browser."""
+def expected_sink(sandbox_world):
+    """CRAWL run over the world's own tables — no HTTP, no browser: what every backend must reproduce."""
     from scrapers.crawl import Crawler
     from scrapers.frontier import RandomFrontier
     from scrapers.politeness import Politeness
@@ -39,4 +39,20 @@ def expected_crawl(sandbox_world):
     sink = MemorySink()
     Crawler(WorldSource(sandbox_world), RandomFrontier(CRAWL.random_seed), sink, CRAWL, Politeness(rate=0)).run()
     assert sink.status == "finished", sink.stop_reason
-    return {m.video_id for m in sink.members}, {(e.parent_id, e.child_id) for e in sink.edges}
+    return sink
+
+
+@pytest.fixture(scope="session")
+def expected_crawl(expected_sink):
+    """The videos and edges CRAWL must find."""
+    return {m.video_id for m in expected_sink.members}, {(e.parent_id, e.child_id) for e in expected_sink.edges}
+
+
+@pytest.fixture(scope="session")
+def expected_skips(expected_sink):
+    """Skip reasons and their counts CRAWL must report; the world is chosen so that there is one."""
+    from collections import Counter
+
+    skips = dict(Counter(expected_sink.skipped.values()))
+    assert skips, "the test world no longer makes CRAWL meet a deleted or private video: choose another seed"
+    return skips

@@ -53,6 +53,13 @@ TABLE: list[tuple[str, dict[str, Any], str | None, dict[str, Any]]] = [
         "video.duration_s": None, "video.width": None, "video.height": None, "video.create_time": None,
     }),
     ("no counts at all give no metrics", web(stats=None, authorStats=None), None, {"metrics": None}),
+    ("withheld counts leave only the author's followers", web(stats=None), None, {
+        "metrics.plays": None, "metrics.likes": None, "metrics.author_followers": 5400,
+    }),
+    ("the platform's content labels give the category", web(diversificationLabels=["Comedy", "Entertainment"]), None, {
+        "video.category": "comedy",
+    }),
+    ("labels that are not strings give no category", web(diversificationLabels=[{"x": 1}]), None, {"video.category": None}),
     ("an integer id becomes digits", web(id=7301234567890123999), None, {"video.id": "7301234567890123999"}),
     ("a non-digit author id is dropped, the handle kept", web(author={"id": "abc", "uniqueId": "h"}), None, {
         "author": None, "video.author_id": None, "video.author_handle": "h", "video.url": "https://www.tiktok.com/@h/video/7301234567890123456",
