@@ -11,6 +11,7 @@ empty) answers on every API call and page once it made ``block_after`` of them.
 from __future__ import annotations
 
 import contextlib
+import sys
 import socket
 import threading
 import time
@@ -256,6 +257,12 @@ class _Server(ThreadingHTTPServer):
         with self._guard:
             self._connections.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up mid-answer (a browser moving on, a cancelled download) is normal, not an error."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         """Shuts down every connection still open (idle keep-alive ones included)."""

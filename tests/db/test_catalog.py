@@ -72,3 +72,24 @@ def test_status_counts(engine):
 def test_secret_is_created_once(engine):
     assert catalog_secret(engine) == catalog_secret(engine)
     assert len(catalog_secret(engine)) == 64
+
+
+def test_withheld_counts_make_no_observation_but_keep_the_followers(engine):
+    withheld = ParsedItem(
+        video=VideoRecord(id="5", author_id="77"), author=AuthorRecord(id="77", followers=40),
+        metrics=MetricRecord(author_followers=40), raw={"id": "5"}, source_format="item",
+    )
+    counts = write_items(engine, [withheld], "test")
+    assert (counts.new, counts.observations) == (1, 0)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(Author.followers)).scalar_one() == 40
+
+
+def test_the_platforms_category_is_stored_as_observed(engine):
+    labelled = ParsedItem(
+        video=VideoRecord(id="6", category="comedy"), author=None, metrics=None, raw={"id": "6"}, source_format="item",
+    )
+    write_items(engine, [labelled, item("7")], "test")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(Video.id, Video.category, Video.category_provenance).order_by(Video.id)).all()
+    assert [tuple(r) for r in rows] == [("6", "comedy", "observed"), ("7", None, None)]
