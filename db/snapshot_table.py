@@ -122,6 +122,15 @@ def probe_facts(probes: pd.Series) -> pd.DataFrame:
         values = pd.to_numeric(facts[column], errors="coerce") if column in facts else pd.Series(np.nan, index=probes.index)
         out[column] = values.round().astype(dtype) if dtype == "Int64" else values.astype(dtype)
     out["has_audio"] = facts["has_audio"].astype("boolean") if "has_audio" in facts else pd.array([pd.NA] * len(probes), dtype="boolean")
+    return _as_displayed(out, facts)
+
+
+def _as_displayed(out: pd.DataFrame, facts: pd.DataFrame) -> pd.DataFrame:
+    # a stream coded landscape with a 90° display matrix is shown portrait: keep what viewers see
+    if "rotation" not in facts:
+        return out
+    turned = (pd.to_numeric(facts["rotation"], errors="coerce").abs() % 180 == 90).to_numpy()
+    out.loc[turned, ["width", "height"]] = out.loc[turned, ["height", "width"]].to_numpy()
     return out
 
 

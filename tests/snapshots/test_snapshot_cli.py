@@ -195,3 +195,24 @@ def test_synth_calibrates_to_observed_videos(sqlite_cli):
     ratio = simulated.median() / observed.median()
     assert 0.3 < ratio < 3, ratio  # drawn around the observed distribution, not seed 000's
     assert (rows["account_created_at"] <= pd.Timestamp("2024-06-30", tz="UTC")).all()  # drawn before the reference date
+
+
+def test_the_manifest_records_the_curation_rules_the_verdicts_came_from(sqlite_cli, tmp_path):
+    fill(sqlite_cli, catalog_items(40, authors=8))
+    rules = tmp_path / "rules.toml"
+    rules.write_text("min_frames = 50\nrequire_media = false\n")
+    sqlite_cli("filter", "--rules", str(rules))
+    run_json(sqlite_cli, "snapshot", "create", "curated", "--seed", "1")
+    manifest = run_json(sqlite_cli, "snapshot", "show", "curated@v1")
+    (used,) = manifest["filter"]["rules_hashes"]
+    assert manifest["filter"]["rules"][used]["min_frames"] == 50
+
+
+def test_portrait_videos_keep_their_displayed_width_and_height():
+    from db.snapshot_table import probe_facts
+
+    probes = pd.Series([{"width": 640, "height": 360, "rotation": -90}, {"width": 640, "height": 360, "rotation": 180},
+                        {"width": 640, "height": 360}, None])
+    facts = probe_facts(probes)
+    assert facts[["width", "height"]].astype("Float64").values.tolist()[:3] == [[360, 640], [640, 360], [640, 360]]
+    assert facts["width"].isna().iloc[3]
