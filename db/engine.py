@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import orjson
@@ -28,6 +29,16 @@ def _json_dumps(value: object) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+# a \u0000 escape preceded by an even number of backslashes (an odd number escapes the backslash itself)
+_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def _json_dumps_postgres(value: object) -> str:
+    """JSON for JSONB, which refuses the NUL character: NULs in strings are dropped."""
+    text = _json_dumps(value)
+    return _NUL_ESCAPE.sub(r"\1", text) if "\\u0000" in text else text
+
+
 def _on_sqlite_connect(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     for pragma in SQLITE_PRAGMAS:
@@ -48,7 +59,7 @@ def create_catalog_engine(url: str) -> Engine:
         return _sqlite_engine(parsed)
     if parsed.get_backend_name() == "postgresql":
         return sa.create_engine(
-            parsed, json_serializer=_json_dumps, json_deserializer=orjson.loads, pool_pre_ping=True
+            parsed, json_serializer=_json_dumps_postgres, json_deserializer=orjson.loads, pool_pre_ping=True
         )
     raise CatalogError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite:/// or postgresql+psycopg://")
 

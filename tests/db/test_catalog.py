@@ -93,3 +93,12 @@ def test_the_platforms_category_is_stored_as_observed(engine):
     with engine.connect() as conn:
         rows = conn.execute(sa.select(Video.id, Video.category, Video.category_provenance).order_by(Video.id)).all()
     assert [tuple(r) for r in rows] == [("6", "comedy", "observed"), ("7", None, None)]
+
+
+def test_a_raw_payload_with_nul_characters_is_stored_on_both_dialects(engine):
+    nul = ParsedItem(video=VideoRecord(id="8"), author=None, metrics=None,
+                     raw={"desc": "a\x00b", "path": "C:\\u0000"}, source_format="item")
+    write_items(engine, [nul], "test")
+    with engine.connect() as conn:
+        raw = conn.execute(sa.select(Video.raw)).scalar_one()
+    assert raw["path"] == "C:\\u0000" and raw["desc"] in ("ab", "a\x00b")  # Postgres drops the NUL, SQLite keeps it
