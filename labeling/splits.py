@@ -1,9 +1,12 @@
-"""Train/val/test assignment: grouped (an author on one side only), hash-based and stable across versions.
+"""Train/val/test assignment: grouped (an author on one side only), balanced by rows, stable across versions.
 
-A group's split is a hash of (seed, group key) cut at the cumulative ratios, so it
-does not depend on which other groups exist: the catalog can grow without moving
-anyone. A video that was in the parent version keeps the split it had there, and
-a new video of a group seen before joins that group's side.
+New groups are put in the order of a hash of (seed, group key) and cut where their
+cumulative row count crosses the ratios, so each side gets its share of *videos*
+even when a few authors posted many (a crawl gathers whole neighbourhoods of an
+author); the order does not depend on the rows' order, so equal inputs give equal
+splits. Across versions nothing moves: a video that was in the parent version
+keeps the split it had there, a new video of a group seen before joins that
+group's side, and only new groups fill what the sides still lack.
 """
 
 from __future__ import annotations
@@ -90,16 +93,37 @@ def assign_splits(
     else:
         groups = group_keys.reset_index(drop=True).astype(object).where(group_keys.reset_index(drop=True).notna(), "video:" + ids)
     sim = simulated.reset_index(drop=True).astype(bool)
-    cuts = np.cumsum(spec.ratios)[:-1]
-    hashed = pd.Series(np.asarray(SPLITS, dtype=object)[np.searchsorted(cuts, group_uniforms(groups, spec.seed), side="right")])
+    old = ids.map(parent) if parent is not None and len(parent) else pd.Series([None] * len(ids), dtype=object)
+    split = old.fillna(groups.map(_inherited_group_sides(groups, old))).astype(object)
     if not spec.include_simulated_in_eval:
         # a group of simulated rows only would be excluded whole from val/test: it serves better in train
         only_sim = sim.groupby(groups).transform("all")
-        hashed = hashed.where(~only_sim, "train")
-    old = ids.map(parent) if parent is not None and len(parent) else pd.Series([None] * len(ids), dtype=object)
-    split = old.fillna(groups.map(_inherited_group_sides(groups, old))).fillna(hashed).astype(str)
+        split = split.where(split.notna() | ~only_sim, "train")
+    free = split.isna()
+    split[free] = _balanced_sides(groups[free], _still_wanted(split, spec.ratios, int(free.sum())), spec.seed)
+    split = split.astype(str)
     excluded = sim & (split != "train") & (not spec.include_simulated_in_eval)
     return SplitAssignment(split=split, excluded=excluded, inherited=int(old.notna().sum()), groups=int(groups.nunique()))
+
+
+def _still_wanted(split: pd.Series, ratios: tuple[float, float, float], free_rows: int) -> np.ndarray:
+    """Rows each side should still receive: its share of all rows minus what it holds, scaled to the free rows."""
+    held = split.value_counts().reindex(SPLITS, fill_value=0).to_numpy(dtype=np.float64)
+    short = np.clip(np.asarray(ratios) * len(split) - held, 0.0, None)
+    weights = short if short.sum() > 0 else np.asarray(ratios, dtype=np.float64)
+    return weights / weights.sum() * free_rows
+
+
+def _balanced_sides(groups: pd.Series, wanted: np.ndarray, seed: int) -> np.ndarray:
+    """Each row's side: groups in hash order, cut where the running row count crosses the wanted counts."""
+    if groups.empty:
+        return np.empty(0, dtype=object)
+    sizes = groups.value_counts(sort=False)
+    order = np.argsort(group_uniforms(pd.Series(sizes.index), seed), kind="stable")
+    counts = sizes.to_numpy(dtype=np.float64)[order]
+    middle = np.cumsum(counts) - counts / 2  # a group lands where most of its rows would
+    sides = np.asarray(SPLITS, dtype=object)[np.searchsorted(np.cumsum(wanted)[:-1], middle, side="right")]
+    return groups.map(pd.Series(sides, index=sizes.index[order])).to_numpy(dtype=object)
 
 
 def _inherited_group_sides(groups: pd.Series, old: pd.Series) -> pd.Series:
