@@ -1,19 +1,25 @@
-"""``./run demo``: the pipeline on generated data, step by step, through the real ``curate`` command line.
+"""``./run demo``: the whole pipeline, offline, step by step, through the real ``curate`` command line.
 
-Each step is a small function that prints one header line and runs ``curate …``
-as a user would (a subprocess of ``python -m curate.cli``). Later stages add
-their steps to ``STEPS``. Everything lands in a demo home (``./curate-data/demo``
-by default) with its own SQLite catalog, never in the user's own catalog.
+It starts the built-in sandbox site (a synthetic TikTok on loopback), crawls it
+the way the Viral Vision study crawled TikTok, downloads, probes and filters the
+media, simulates the counts the site withheld, freezes a snapshot, draws the
+reports and trains the baseline model. Each step prints one header line and runs
+``curate …`` as a user would (a subprocess of ``python -m curate.cli``).
+Everything lands in a demo home (``./curate-data/demo`` by default) with its own
+SQLite catalog, never in the user's own catalog.
 """
 
 from __future__ import annotations
 
 import argparse
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import CurateError
@@ -21,26 +27,75 @@ from core.errors import CurateError
 DEFAULT_HOME = Path("curate-data/demo")
 #: a demo home carries this file; the demo only ever deletes a folder that has it
 MARKER = ".curate-demo"
-SAMPLE_RECORDS = 300
-SAMPLE_SEED = 7
+SNAPSHOT = "demo"
+WORLD_VIDEOS, WORLD_SEED, CRAWL_SEED = 2000, 7, 7
+MAX_VIDEOS = 200
+IMPORT_RECORDS, SAMPLE_SEED = 60, 7
+SANDBOX_START_S = 120.0
 
 
 @dataclass
 class DemoRun:
-    """Where the demo writes and how it calls the command line."""
+    """Where the demo writes, how it calls the command line, and the sandbox it started."""
 
     home: Path
     db_url: str
-    records: int = SAMPLE_RECORDS
-    files: dict[str, Path] = field(default_factory=dict)
+    max_videos: int = MAX_VIDEOS
+    world_videos: int = WORLD_VIDEOS
+    port: int = 0
+    base_url: str = ""
+    sandbox: subprocess.Popen | None = None
+
+    def _command(self, args: tuple[str, ...]) -> list[str]:
+        return [sys.executable, "-m", "curate.cli", "--home", str(self.home), "--db", self.db_url, *args]
 
     def curate(self, *args: str) -> None:
         """Runs ``curate --home HOME --db URL ARGS…`` and fails the demo when it fails."""
-        command = [sys.executable, "-m", "curate.cli", "--home", str(self.home), "--db", self.db_url, *args]
         print(f"    $ curate {' '.join(args)}", flush=True)
-        done = subprocess.run(command, check=False)
+        done = subprocess.run(self._command(args), check=False)
         if done.returncode != 0:
             raise CurateError(f"`curate {' '.join(args)}` exited {done.returncode}")
+
+    def background(self, *args: str) -> subprocess.Popen:
+        """Starts ``curate ARGS…`` in the background (its output goes to a log in the demo home)."""
+        log = (self.home / f"{args[0]}.log").open("wb")
+        print(f"    $ curate {' '.join(args)} &    (log: {log.name})", flush=True)
+        return subprocess.Popen(self._command(args), stdout=log, stderr=subprocess.STDOUT)
+
+    def stop_background(self) -> None:
+        """Stops the background site as Ctrl-C would, then for good if it lingers."""
+        if self.sandbox is None or self.sandbox.poll() is not None:
+            return
+        self.sandbox.send_signal(signal.SIGINT)
+        try:
+            self.sandbox.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.sandbox.kill()
+            self.sandbox.wait()
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(base_url: str, process: subprocess.Popen) -> None:
+    """Waits for the site's stats endpoint; the first start also encodes the media templates."""
+    import httpx
+
+    deadline = time.monotonic() + SANDBOX_START_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise CurateError(f"the sandbox exited with {process.returncode}; see its log")
+        try:
+            httpx.get(f"{base_url}/__sandbox/stats", timeout=1).raise_for_status()
+            print(f"    up at {base_url}", flush=True)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise CurateError(f"the sandbox did not answer within {SANDBOX_START_S:.0f} s")
 
 
 Step = Callable[[DemoRun], None]
@@ -69,47 +124,79 @@ def fresh_home(run: DemoRun) -> None:
     print(f"    {run.home.resolve()}")
 
 
-@step("a sample export: generated For-You items in the platform's itemStruct shape")
-def sample_export(run: DemoRun) -> None:
-    """Writes the items as a JSON array, and the same videos a day later as JSON Lines of feed responses."""
-    import orjson
+@step("start the sandbox: an offline double of the platform on loopback")
+def start_sandbox(run: DemoRun) -> None:
+    """``curate sandbox serve`` in the background; the demo waits until it answers."""
+    run.sandbox = run.background("sandbox", "serve", "--port", str(run.port), "--videos", str(run.world_videos),
+                                 "--seed", str(WORLD_SEED))
+    run.base_url = f"http://127.0.0.1:{run.port}"
+    wait_until_up(run.base_url, run.sandbox)
 
+
+@step("crawl it the way Viral Vision did: 25 For-You videos, then 5 related of a random one, again and again")
+def crawl(run: DemoRun) -> None:
+    """The recursive For-You crawl, through TikTokApi on Debian's Chromium, into the catalog."""
+    run.curate("crawl", "--seed", "25", "--fanout", "5", "--max-videos", str(run.max_videos),
+               "--random-seed", str(CRAWL_SEED), "--base-url", run.base_url)
+
+
+@step("download the media (yt-dlp; checked before it lands in media/)")
+def download(run: DemoRun) -> None:
+    """Every catalogued video's file; broken ones are recorded with their reasons, never stored."""
+    run.curate("download", "--workers", "4")
+
+
+@step("import an older export too (tiktok-scraper format; its media links expired long ago)")
+def import_export(run: DemoRun) -> None:
+    """``curate import`` streams any payload file into the same catalog; a second import changes nothing."""
     from scrapers.payloads.samples import SampleFeed
 
-    feed = SampleFeed(run.records, seed=SAMPLE_SEED)
     folder = run.home / "samples"
     folder.mkdir(exist_ok=True)
-    run.files["export"] = feed.write_json_array(folder / "for_you_export.json")
-    later = folder / "for_you_next_day.jsonl"
-    with later.open("wb") as out:
-        items = list(feed.items())
-        for start in range(0, len(items), 30):
-            page = items[start : start + 30]
-            for item in page[::2]:  # half of the videos gained plays overnight
-                item["stats"]["playCount"] += 1000
-                item["statsV2"]["playCount"] = str(item["stats"]["playCount"])
-            out.write(orjson.dumps({"itemList": page, "hasMore": start + 30 < len(items), "cursor": start + 30, "statusCode": 0}) + b"\n")
-    run.files["next_day"] = later
-    for path in (run.files["export"], later):
-        print(f"    {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    export = SampleFeed(IMPORT_RECORDS, seed=SAMPLE_SEED).write_json_array(folder / "older_export.json")
+    run.curate("import", str(export))
+    run.curate("import", str(export), "--json")
 
 
-@step("import the export into the catalog")
-def import_export(run: DemoRun) -> None:
-    """The first import: every video, author and observation is new."""
-    run.curate("import", str(run.files["export"]))
+@step("probe every file (PyAV, no decoding) and filter with the default rules")
+def curate_media(run: DemoRun) -> None:
+    """Facts per file, then a verdict per video with every failed rule as a reason."""
+    run.curate("probe", "--workers", "2")
+    run.curate("filter")
 
 
-@step("import it again: nothing changes")
-def import_again(run: DemoRun) -> None:
-    """Importing is idempotent."""
-    run.curate("import", str(run.files["export"]), "--json")
+@step("simulate metrics where the platform withheld them (flagged simulated, kept out of val/test)")
+def synth(run: DemoRun) -> None:
+    """``curate synth``: never overwrites an observed value."""
+    run.curate("synth", "--seed", "1")
 
 
-@step("import the next day's feed pages: changed counts become new observations")
-def import_next_day(run: DemoRun) -> None:
-    """Metrics change over time; each change is kept as an observation."""
-    run.curate("import", str(run.files["next_day"]), "--json")
+@step("freeze a snapshot: labels fitted on train, splits grouped by author, files hashed")
+def snapshot(run: DemoRun) -> None:
+    """``curate snapshot create`` then ``verify``, and an export to Parquet."""
+    run.curate("snapshot", "create", SNAPSHOT, "--seed", "1")
+    run.curate("snapshot", "verify", f"{SNAPSHOT}@v1")
+    run.curate("export", f"{SNAPSHOT}@v1", "--format", "parquet", "--out", str(run.home / "exports" / SNAPSHOT))
+
+
+@step("draw the dataset: the catalog's report and the snapshot's")
+def report(run: DemoRun) -> None:
+    """HTML pages with PNG figures, as seed 001 drew them."""
+    run.curate("report")
+    run.curate("report", f"{SNAPSHOT}@v1")
+
+
+@step("train the baseline MLP on the snapshot (pre-posting features only)")
+def train(run: DemoRun) -> None:
+    """Seed 000's MLP beside a majority baseline and logistic regression."""
+    run.curate("train", f"{SNAPSHOT}@v1", "--seed", "1", "--run", "demo")
+
+
+@step("stop the sandbox")
+def stop_sandbox(run: DemoRun) -> None:
+    """Ends the background site."""
+    run.stop_background()
+    print("    stopped")
 
 
 @step("what the catalog holds")
@@ -121,19 +208,39 @@ def status(run: DemoRun) -> None:
 @step("where the results are")
 def where(run: DemoRun) -> None:
     """Paths to look at next."""
-    print(f"    catalog:  {run.db_url}")
-    print(f"    samples:  {run.home / 'samples'}")
-    print(f"    try:      curate --home {run.home} status --json")
+    home = run.home.resolve()
+    rows = [
+        ("catalog", run.db_url),
+        ("media", home / "media"),
+        ("snapshot", home / "snapshots" / SNAPSHOT / "v1"),
+        ("export", home / "exports" / SNAPSHOT),
+        ("reports", home / "reports" / "catalog" / "index.html"),
+        ("", home / "reports" / f"{SNAPSHOT}@v1" / "index.html"),
+        ("model run", home / "runs" / "demo"),
+    ]
+    for name, path in rows:
+        print(f"    {name:<10}{path}")
+    print(f"    try:      curate --home {run.home} snapshot show {SNAPSHOT}@v1")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs every step in order; returns the exit status."""
+    """Runs every step in order, stopping the sandbox whatever happens; returns the exit status."""
     parser = argparse.ArgumentParser(prog="./run demo", description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, default=DEFAULT_HOME, help="demo data folder (default ./curate-data/demo)")
     parser.add_argument("--db", help="catalog URL (default: SQLite in the demo folder)")
-    parser.add_argument("--records", type=int, default=SAMPLE_RECORDS, help="sample size")
+    parser.add_argument("--max-videos", type=int, default=MAX_VIDEOS, help="how many videos to crawl (default 200)")
+    parser.add_argument("--world-videos", type=int, default=WORLD_VIDEOS, help="size of the sandbox world (default 2000)")
     args = parser.parse_args(argv)
-    run = DemoRun(home=args.home, db_url=args.db or f"sqlite:///{(args.home / 'catalog.db').resolve()}", records=args.records)
+    run = DemoRun(home=args.home, db_url=args.db or f"sqlite:///{(args.home / 'catalog.db').resolve()}",
+                  max_videos=args.max_videos, world_videos=args.world_videos, port=free_port())
+    try:
+        return _run_steps(run)
+    finally:
+        run.stop_background()
+
+
+def _run_steps(run: DemoRun) -> int:
+    started = time.monotonic()
     for number, (title, fn) in enumerate(STEPS, 1):
         print(f"\n==> [{number}/{len(STEPS)}] {title}", flush=True)
         try:
@@ -141,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         except CurateError as exc:
             print(f"demo stopped: {exc}", file=sys.stderr)
             return 1
+    print(f"\ndemo finished in {time.monotonic() - started:.0f} s", flush=True)
     return 0
 
 

@@ -1,10 +1,10 @@
 """Train/val/test assignment: grouped (an author on one side only), balanced by rows, stable across versions.
 
-New groups are put in the order of a hash of (seed, group key) and cut where their
-cumulative row count crosses the ratios, so each side gets its share of *videos*
-even when a few authors posted many (a crawl gathers whole neighbourhoods of an
-author); the order does not depend on the rows' order, so equal inputs give equal
-splits. Across versions nothing moves: a video that was in the parent version
+New groups go, largest first (ties in the order of a hash of (seed, group key)),
+to the side that still lacks the most rows, so each side gets its share of
+*videos* even when a few authors posted many (a crawl gathers whole
+neighbourhoods of an author); nothing depends on the rows' order, so equal inputs
+give equal splits. Across versions nothing moves: a video that was in the parent version
 keeps the split it had there, a new video of a group seen before joins that
 group's side, and only new groups fill what the sides still lack.
 """
@@ -115,15 +115,18 @@ def _still_wanted(split: pd.Series, ratios: tuple[float, float, float], free_row
 
 
 def _balanced_sides(groups: pd.Series, wanted: np.ndarray, seed: int) -> np.ndarray:
-    """Each row's side: groups in hash order, cut where the running row count crosses the wanted counts."""
+    """Each row's side: groups largest first (ties by hash), each to the side lacking the most rows."""
     if groups.empty:
         return np.empty(0, dtype=object)
     sizes = groups.value_counts(sort=False)
-    order = np.argsort(group_uniforms(pd.Series(sizes.index), seed), kind="stable")
-    counts = sizes.to_numpy(dtype=np.float64)[order]
-    middle = np.cumsum(counts) - counts / 2  # a group lands where most of its rows would
-    sides = np.asarray(SPLITS, dtype=object)[np.searchsorted(np.cumsum(wanted)[:-1], middle, side="right")]
-    return groups.map(pd.Series(sides, index=sizes.index[order])).to_numpy(dtype=object)
+    order = np.lexsort((group_uniforms(pd.Series(sizes.index), seed), -sizes.to_numpy()))
+    lacking = wanted.tolist()
+    sides = []
+    for size in sizes.to_numpy()[order].tolist():  # one step per group, not per row; greedy needs the running state
+        side = max(range(len(SPLITS)), key=lacking.__getitem__)
+        lacking[side] -= size
+        sides.append(SPLITS[side])
+    return groups.map(pd.Series(sides, index=sizes.index[order], dtype=object)).to_numpy(dtype=object)
 
 
 def _inherited_group_sides(groups: pd.Series, old: pd.Series) -> pd.Series:

@@ -1,34 +1,50 @@
-"""``./run demo`` (``python -m curate.demo``) on a small sample, through the real command line."""
+"""``./run demo`` (``python -m curate.demo``) end to end, at a smaller size, through the real command line."""
 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+
+import pytest
 
 from curate import demo
 
 
-def test_demo_imports_the_sample_and_reports_status(tmp_path, capfd):
-    home = tmp_path / "demo"
-    assert demo.main(["--home", str(home), "--records", "40"]) == 0
-    out = capfd.readouterr().out
-    headers = [line for line in out.splitlines() if line.startswith("==> [")]
-    assert len(headers) == len(demo.STEPS) and headers[0].startswith(f"==> [1/{len(demo.STEPS)}]")
-    assert '{"new":0,"updated":0,"authors":0,"observations":0,"skipped":{}}' in out, "the second import changes nothing"
-    assert '"observations":20' in out, "half of the videos gained plays the next day"
-    status = subprocess.run(
-        [sys.executable, "-m", "curate.cli", "--home", str(home), "--db", f"sqlite:///{home / 'catalog.db'}", "status", "--json"],
+def curate_json(home, *args: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-m", "curate.cli", "--home", str(home), "--db", f"sqlite:///{home / 'catalog.db'}", *args, "--json"],
         capture_output=True, text=True, check=True,
     )
-    counts = json.loads(status.stdout)
-    assert (counts["videos"], counts["observations"]["observed"]) == (40, 60)
+    return json.loads(done.stdout)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_demo_runs_every_stage_and_leaves_results_where_it_says(tmp_path, capfd):
+    home = tmp_path / "demo"
+    assert demo.main(["--home", str(home), "--max-videos", "80", "--world-videos", "500"]) == 0
+    out = capfd.readouterr().out
+    headers = [line for line in out.splitlines() if line.startswith("==> [")]
+    assert len(headers) == len(demo.STEPS) and headers[-1].endswith("where the results are")
+    assert '{"new":0,"updated":0,"authors":0,"observations":0,"skipped":{}}' in out, "a second import changes nothing"
+    status = curate_json(home, "status")
+    assert status["crawl_runs"] == 1 and status["snapshots"] == 1 and status["media_files"] > 50
+    assert status["videos"] == 80 + demo.IMPORT_RECORDS
+    assert curate_json(home, "snapshot", "verify", "demo@v1")["ok"] is True
+    for path in ("reports/catalog/index.html", "reports/demo@v1/index.html", "runs/demo/metrics.json",
+                 "exports/demo/train.parquet", "snapshots/demo/v1/manifest.json"):
+        assert (home / path).is_file(), path
+    port = int(out.split("up at http://127.0.0.1:")[1].split()[0])
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) != 0, "the sandbox was stopped"
 
 
 def test_demo_never_deletes_a_folder_it_did_not_make(tmp_path, capfd):
     home = tmp_path / "mine"
     home.mkdir()
     (home / "precious.txt").write_text("keep")
-    assert demo.main(["--home", str(home), "--records", "5"]) == 1
+    assert demo.main(["--home", str(home)]) == 1
     assert (home / "precious.txt").read_text() == "keep"
     assert "was not made by the demo" in capfd.readouterr().err
