@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import av

@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import orjson
 import pandas as pd
 import sqlalchemy as sa

@@ -46,7 +46,6 @@ def sha256_of(path: Path) -> str:
 
 def probe(path: Path) -> MediaFacts:
     """Duration, frame rate, size and audio presence from the headers (demuxing only when the header has no duration)."""
-    import av
 
     with _open(path) as container:
         video = container.streams.video[0] if container.streams.video else None

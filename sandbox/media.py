@@ -47,7 +47,7 @@ class Template:
 
     def ffmpeg_args(self, out: Path) -> list[str]:
         """The ffmpeg command that encodes this template (no B-frames, so any frame can end a cut)."""
-        box = (f"drawbox=x='mod(t*70\\,iw-40)':y='mod(t*110\\,ih-40)':w=40:h=40:color=yellow@0.9:t=fill")
+        box = ("drawbox=x='mod(t*70\\,iw-40)':y='mod(t*110\\,ih-40)':w=40:h=40:color=yellow@0.9:t=fill")
         sep = ":" if "=" in self.source else "="
         picture = f"{self.source}{sep}size={self.width}x{self.height}:rate={self.fps}"
         if not self.source.startswith("testsrc"):

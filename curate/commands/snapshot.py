@@ -15,7 +15,6 @@ from curate.context import Context
 from curate.output import console, err_console, key_value_table, print_json
 
 if TYPE_CHECKING:
-    import pandas as pd
 
     from db.snapshots import SnapshotRef
 

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from scrapers.source import REAL_SITE, BackendUnavailable, SourceSecrets
+from scrapers.source import REAL_SITE, BackendUnavailable, SourceSecrets, SourceStats
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -89,3 +89,15 @@ def playwright_proxy(proxy: str | None) -> dict[str, str] | None:
 def site_of(base_url: str | None) -> str:
     """The site a backend talks to."""
     return (base_url or REAL_SITE).rstrip("/")
+
+
+class SiteClient:
+    """What every backend keeps: the site it talks to (the real one unless a base URL is given), the
+    secrets it may send, its request timeout and its counters."""
+
+    def __init__(self, base_url: str | None = None, secrets: SourceSecrets | None = None, timeout: float = 30.0) -> None:
+        self.base_url = base_url
+        self.site = site_of(base_url)
+        self.secrets = secrets or SourceSecrets()
+        self.timeout = timeout
+        self.stats = SourceStats()

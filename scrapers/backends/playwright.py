@@ -17,27 +17,26 @@ from typing import Any
 
 from core.records import AuthorRecord, ParsedItem
 from scrapers.backends.browser import (
-    BLOCKED_URLS, FEED_PATH, QUIET_FLAGS, RELATED_PATH, chromium_path, cookie_pairs, playwright_proxy, site_of, video_page_url,
+    SiteClient,
+    BLOCKED_URLS, FEED_PATH, QUIET_FLAGS, RELATED_PATH, chromium_path, cookie_pairs, playwright_proxy, video_page_url,
 )
 from scrapers.responses import as_page, author_from_page, item_from_page, page_from_body
 from scrapers.source import (
-    BackendUnavailable, Blocked, Page, SourceError, SourceSecrets, SourceStats, TransientError, classify_http, transport_error,
+    BackendUnavailable, Blocked, Page, SourceError, SourceSecrets, TransientError, classify_http, transport_error,
 )
 
 UNIVERSAL_TEXT = "() => { const s = document.getElementById('__UNIVERSAL_DATA_FOR_REHYDRATION__'); return s ? s.textContent : null; }"
 SCROLL_TO_END = "() => window.scrollTo(0, document.body.scrollHeight)"
 
 
-class PlaywrightSource:
+class PlaywrightSource(SiteClient):
     """A Chromium session on the site, driven page by page."""
 
     name = "playwright"
 
     def __init__(self, base_url: str | None = None, secrets: SourceSecrets | None = None, timeout: float = 30.0) -> None:
-        self.site = site_of(base_url)
-        self.secrets = secrets or SourceSecrets()
+        super().__init__(base_url, secrets, timeout)
         self.timeout_ms = timeout * 1000
-        self.stats = SourceStats()
         self._handles: dict[str, str] = {}
         self._on_home = False
 

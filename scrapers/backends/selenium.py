@@ -17,12 +17,12 @@ import orjson
 
 from core.records import AuthorRecord, ParsedItem
 from scrapers.backends.browser import (
-    BLOCKED_URLS, FEED_PATH, QUIET_FLAGS, RELATED_PATH, chromedriver_path, chromium_path, cookie_pairs, playwright_proxy, site_of,
-    video_page_url,
+    SiteClient,
+    BLOCKED_URLS, FEED_PATH, QUIET_FLAGS, RELATED_PATH, chromedriver_path, chromium_path, cookie_pairs, playwright_proxy, video_page_url,
 )
 from scrapers.responses import as_page, author_from_page, item_from_page, page_from_body
 from scrapers.source import (
-    BackendUnavailable, Blocked, Page, SourceSecrets, SourceStats, TransientError, classify_http, transport_error,
+    BackendUnavailable, Blocked, Page, SourceSecrets, TransientError, classify_http, transport_error,
 )
 
 UNIVERSAL_TEXT = "const s = document.getElementById('__UNIVERSAL_DATA_FOR_REHYDRATION__'); return s ? s.textContent : null;"
@@ -70,16 +70,13 @@ class NetworkLog:
         return None
 
 
-class SeleniumSource:
+class SeleniumSource(SiteClient):
     """A ChromeDriver session on the site, reading pages and the network log."""
 
     name = "selenium"
 
     def __init__(self, base_url: str | None = None, secrets: SourceSecrets | None = None, timeout: float = 30.0) -> None:
-        self.site = site_of(base_url)
-        self.secrets = secrets or SourceSecrets()
-        self.timeout = timeout
-        self.stats = SourceStats()
+        super().__init__(base_url, secrets, timeout)
         self._handles: dict[str, str] = {}
         self._on_home = False
 

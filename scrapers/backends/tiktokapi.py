@@ -23,11 +23,12 @@ from urllib.parse import urlsplit
 
 from core.records import AuthorRecord, ParsedItem
 from scrapers.backends.browser import (
-    BLOCKED_URLS, DETAIL_PATH, FEED_PATH, QUIET_FLAGS, RELATED_PATH, USER_PATH, chromium_path, cookie_pairs, playwright_proxy, site_of,
+    SiteClient,
+    BLOCKED_URLS, DETAIL_PATH, FEED_PATH, QUIET_FLAGS, RELATED_PATH, USER_PATH, chromium_path, cookie_pairs, playwright_proxy,
 )
 from scrapers.responses import author_from_detail, item_from_detail, page_from_body
 from scrapers.source import (
-    REAL_SITE, BackendUnavailable, Blocked, Page, SourceSecrets, SourceStats, TransientError, as_json_object, classify_http,
+    REAL_SITE, BackendUnavailable, Blocked, Page, SourceSecrets, TransientError, as_json_object, classify_http,
     transport_error,
 )
 
@@ -36,17 +37,13 @@ API = REAL_SITE + "/api"
 DROPPED = 599
 
 
-class TikTokApiSource:
+class TikTokApiSource(SiteClient):
     """One TikTokApi session (one browser, one context, one page) for a whole crawl."""
 
     name = "tiktokapi"
 
     def __init__(self, base_url: str | None = None, secrets: SourceSecrets | None = None, timeout: float = 30.0) -> None:
-        self.base_url = base_url
-        self.site = site_of(base_url)
-        self.secrets = secrets or SourceSecrets()
-        self.timeout = timeout
-        self.stats = SourceStats()
+        super().__init__(base_url, secrets, timeout)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._api: Any = None
         #: HTTP status of the routed answers by path, newest last (TikTokApi's fetch keeps only the text)

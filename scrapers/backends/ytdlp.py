@@ -19,11 +19,11 @@ from urllib.parse import urlencode
 
 from core.errors import ParseError
 from core.records import AuthorRecord, ParsedItem
-from scrapers.backends.browser import FEED_PATH, RELATED_PATH, USER_PATH, cookie_pairs, site_of, video_page_url
+from scrapers.backends.browser import FEED_PATH, RELATED_PATH, USER_PATH, SiteClient, cookie_pairs, video_page_url
 from scrapers.parse import parse_item
 from scrapers.responses import author_from_detail, page_from_body
 from scrapers.source import (
-    REAL_SITE, BackendUnavailable, NotFound, Page, Private, SourceSecrets, SourceStats, TransientError, Withheld, classify_http,
+    REAL_SITE, BackendUnavailable, NotFound, Page, Private, TransientError, Withheld, classify_http,
     transport_error,
 )
 
@@ -53,17 +53,10 @@ def site_extractor(base_url: str) -> type:
     return SiteTikTokIE
 
 
-class YtdlpSource:
+class YtdlpSource(SiteClient):
     """A YoutubeDL for the whole crawl: pages through its TikTok extractor, API calls through its HTTP stack."""
 
     name = "ytdlp"
-
-    def __init__(self, base_url: str | None = None, secrets: SourceSecrets | None = None, timeout: float = 30.0) -> None:
-        self.base_url = base_url
-        self.site = site_of(base_url)
-        self.secrets = secrets or SourceSecrets()
-        self.timeout = timeout
-        self.stats = SourceStats()
 
     def __enter__(self) -> YtdlpSource:
         try:

@@ -8,7 +8,6 @@ from pathlib import Path
 import orjson
 import pandas as pd
 import pyarrow.parquet as pq
-import pytest
 import sqlalchemy as sa
 
 from db.catalog import write_items
