@@ -41,3 +41,9 @@ def test_help_is_fast_because_heavy_packages_load_lazily():
     code = "import sys, curate.cli; heavy = {'torch', 'playwright', 'selenium', 'TikTokApi', 'transformers', 'pandas', 'sqlalchemy'}; print(sorted(heavy & set(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_an_error_message_is_printed_as_written_even_with_brackets(sqlite_cli):
+    result = sqlite_cli("--config", "/nowhere/[models]/config.toml", "status", ok=False)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: config file not found: /nowhere/[models]/config.toml"
