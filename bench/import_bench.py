@@ -131,15 +131,16 @@ def write_compact(records: int, path: Path) -> Path:
     return path
 
 
-#: runs ``curate`` and reports the process's own peak memory (RUSAGE_CHILDREN would also charge the
-#: child with the parent's memory at spawn time)
+#: runs ``curate`` and reports the peak memory of its own address space: VmHWM. (ru_maxrss, even
+#: RUSAGE_SELF, carries over the spawning process's high-water mark through exec.)
 PEAK_REPORTING_CURATE = """
-import resource, sys
+import re, sys
 from curate.cli import main
 try:
     main()
 finally:
-    sys.stderr.write(f"\\nPEAK_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n")
+    status = open("/proc/self/status").read()
+    sys.stderr.write("\\nPEAK_KB " + re.search(r"VmHWM:\\s+(\\d+)", status).group(1) + "\\n")
 """
 
 
