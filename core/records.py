@@ -98,3 +98,5 @@ class ParsedItem:
     raw: dict[str, Any]
     source_format: str
     missing: tuple[str, ...] = field(default=())
+    #: what the payload held but the record could not keep, as countable reasons (``author_id_too_long``)
+    dropped: tuple[str, ...] = field(default=())

@@ -60,6 +60,15 @@ def write_items(
     return total
 
 
+def write_authors(engine: Engine, records: Iterable[AuthorRecord], observed_at: datetime | None = None) -> int:
+    """Upserts accounts seen without a video (a creator page that lists none); returns how many were written."""
+    merged = _merge_authors(records)
+    if not merged:
+        return 0
+    with engine.begin() as conn:
+        return _upsert_authors(conn, list(merged.values()), observed_at or utcnow())
+
+
 def write_batch(conn: Connection, items: Sequence[ParsedItem], source: str, observed_at: datetime) -> WriteCounts:
     """Writes one batch on an open transaction; later items win over earlier ones with the same id."""
     videos = {item.video.id: item for item in items}

@@ -15,8 +15,23 @@ from scrapers.payloads.files import FORMATS, FileFormat, detect_format, is_feed,
 from scrapers.payloads.feeds import FeedPage, load_json, parse_feed, parse_items
 from scrapers.payloads.items import ITEM, ITEM_SHAPES, TIKTOK_SCRAPER, YTDLP, hashtags, item_shape, parse_item
 from scrapers.payloads.pages import PageResult, PageUnavailable, parse_video_page, read_video_page, unavailable_reason
+from scrapers.payloads.cells import CellOptions
+from scrapers.payloads.columns import ALIASES, ColumnMap, ColumnMapping
+from scrapers.payloads.profiles import UserPage, parse_user_page, read_user_page, user_record
+from scrapers.payloads.tables import TableOptions, is_table_row, table_columns
 
 __all__ = [
+    "ALIASES",
+    "CellOptions",
+    "ColumnMap",
+    "ColumnMapping",
+    "TableOptions",
+    "UserPage",
+    "is_table_row",
+    "parse_user_page",
+    "read_user_page",
+    "table_columns",
+    "user_record",
     "ITEM",
     "ITEM_SHAPES",
     "TIKTOK_SCRAPER",

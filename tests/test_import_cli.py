@@ -13,6 +13,9 @@ from db.models import Author, MetricObservation, Video
 from scrapers.payloads.samples import SampleFeed
 
 
+NOTHING_DROPPED = {"dropped": {}, "unused_columns": {}}
+
+
 def imported(cli, *args: str) -> dict:
     return json.loads(cli("import", *map(str, args), "--json").stdout)
 
@@ -34,8 +37,8 @@ def feed() -> SampleFeed:
 def test_import_counts_then_reimport_changes_nothing(cli, tmp_path, feed):
     path = feed.write_json_array(tmp_path / "sample.json")
     authors = len(set(feed.author_of.tolist()))
-    assert imported(cli, path) == {"new": 40, "updated": 0, "authors": authors, "observations": 40, "skipped": {}}
-    assert imported(cli, path) == {"new": 0, "updated": 0, "authors": 0, "observations": 0, "skipped": {}}
+    assert imported(cli, path) == {"new": 40, "updated": 0, "authors": authors, "observations": 40, "skipped": {}, **NOTHING_DROPPED}
+    assert imported(cli, path) == {"new": 0, "updated": 0, "authors": 0, "observations": 0, "skipped": {}, **NOTHING_DROPPED}
     status = json.loads(cli("status", "--json").stdout)
     assert (status["videos"], status["authors"], status["observations"]["observed"]) == (40, authors, 40)
     [(source,)] = query(cli, sa.select(MetricObservation.source).distinct())
@@ -52,7 +55,7 @@ def test_changed_payloads_update_rows_and_add_observations(cli, tmp_path, feed):
         item["desc"] = "edited caption"
     (tmp_path / "day2.jsonl").write_bytes(b"\n".join(orjson.dumps(i) for i in items) + b"\n")
     # a changed payload changes the row (its raw payload at least); changed counts add an observation
-    assert imported(cli, tmp_path / "day2.jsonl") == {"new": 0, "updated": 8, "authors": 0, "observations": 5, "skipped": {}}
+    assert imported(cli, tmp_path / "day2.jsonl") == {"new": 0, "updated": 8, "authors": 0, "observations": 5, "skipped": {}, **NOTHING_DROPPED}
     plays = query(cli, sa.select(MetricObservation.plays).where(MetricObservation.video_id == items[0]["id"]).order_by(MetricObservation.id))
     assert [p for (p,) in plays] == [items[0]["stats"]["playCount"] - 100, items[0]["stats"]["playCount"]]
 
@@ -70,7 +73,7 @@ def test_bad_records_are_skipped_counted_and_leave_nothing_behind(cli, tmp_path,
     path.write_text("\n".join(lines) + "\n")
     assert imported(cli, path) == {
         "new": 4, "updated": 0, "authors": len({i["author"]["id"] for i in good}), "observations": 4,
-        "skipped": {"bad_id": 1, "malformed_json": 1, "negative_count": 1},
+        "skipped": {"bad_id": 1, "malformed_json": 1, "negative_count": 1}, **NOTHING_DROPPED,
     }
     assert query(cli, sa.select(Video.id).where(Video.id.in_(["7999", "8"]))) == []
     assert query(cli, sa.select(Author.id).where(Author.id == "5555")) == []
@@ -124,8 +127,8 @@ def test_real_payload_files_import_with_their_values(cli, realdata):
     files = [realdata / n for n in (
         "tiktokapi_trending_items_aug2021__Teerut26.json", "thebigbradwolf_1609948309033.json", "videoMeta_page_6881450806688664838.html",
     )]
-    assert imported(cli, *files) == {"new": 76, "updated": 0, "authors": 12, "observations": 76, "skipped": {}}
-    assert imported(cli, *files) == {"new": 0, "updated": 0, "authors": 0, "observations": 0, "skipped": {}}
+    assert imported(cli, *files) == {"new": 76, "updated": 0, "authors": 12, "observations": 76, "skipped": {}, **NOTHING_DROPPED}
+    assert imported(cli, *files) == {"new": 0, "updated": 0, "authors": 0, "observations": 0, "skipped": {}, **NOTHING_DROPPED}
     obs = MetricObservation
     rows = {r[0]: tuple(r[1:]) for r in query(cli, sa.select(obs.video_id, obs.likes, obs.plays, obs.comments, obs.shares, obs.author_followers))}
     assert rows["6973647912953728262"] == (1_900_000, 37_400_000, 15_800, 85_200, 719_500)

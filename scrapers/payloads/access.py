@@ -90,6 +90,26 @@ def digits_id(value: Any) -> str | None:
     return value if value is not None and value.isascii() and value.isdigit() and len(value) <= 32 else None
 
 
+#: the catalog's author ids are at most this long
+MAX_AUTHOR_ID = 32
+
+
+def author_ident(value: Any) -> str | None:
+    """An account id as the catalog keys it: digits or any opaque string (``user_00001``), at most 32 characters.
+
+    Only video ids become file names, so author ids need not be digits. Longer ids
+    are None here; :func:`author_id_problem` names why, so that the loss is counted.
+    """
+    value = ident(value)
+    return value if value is not None and len(value) <= MAX_AUTHOR_ID else None
+
+
+def author_id_problem(value: Any) -> str | None:
+    """``author_id_too_long`` when a given author id cannot be kept, else None."""
+    value = ident(value)
+    return "author_id_too_long" if value is not None and len(value) > MAX_AUTHOR_ID else None
+
+
 def flag(value: Any) -> bool | None:
     """A JSON boolean; anything else is None."""
     return value if isinstance(value, bool) else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,16 +22,28 @@ from scrapers.payloads.feeds import ITEM_LIST_KEYS, load_json, parse_feed
 from scrapers.payloads.items import ITEM, ITEM_SHAPES, TIKTOK_SCRAPER, YTDLP, item_shape, parse_item
 from scrapers.payloads.jsonstream import CHUNK, JsonStream
 from scrapers.payloads.pages import SCRIPT, parse_video_page
+from scrapers.payloads.profiles import USER_PAGE, parse_user_page, read_user_page
+from scrapers.payloads.tables import CSV, PARQUET, PARQUET_MAGIC, TABLE, JsonRowParsers, TableOptions, is_table_row, iter_table, looks_like_csv
 
 FEED, PAGE, JSONL = "feed", "page", "jsonl"
 #: what ``curate import --format`` accepts
-FORMATS = ("auto", ITEM, FEED, PAGE, TIKTOK_SCRAPER, YTDLP, JSONL)
+FORMATS = ("auto", ITEM, FEED, PAGE, TIKTOK_SCRAPER, YTDLP, JSONL, CSV, PARQUET, TABLE)
+#: file name endings that say a file is a table
+TABLE_SUFFIXES = {".csv": CSV, ".tsv": CSV, ".parquet": PARQUET, ".pq": PARQUET}
 #: object members that hold the records: tiktok-scraper's export, feed responses
 ARRAY_KEYS = ("collector", *ITEM_LIST_KEYS)
 #: JSON Lines are told from a single object by their first line, read up to this size
 LINE_LIMIT = 64 << 20
 PAGE_LIMIT = 64 << 20
 Record = ParsedItem | ParseError
+
+
+@dataclass(frozen=True)
+class _Read:
+    """How records are read: the forced shape (None: each record's own) and the table-row parsers."""
+
+    forced: str | None = None
+    rows: JsonRowParsers = field(default_factory=lambda: JsonRowParsers(TableOptions()))
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,12 @@ def detect_format(path: Path | str) -> str:
 
 def sniff(path: Path) -> FileFormat:
     """The layout and format of a file, from its first bytes."""
+    try:
+        with open(path, "rb") as raw:
+            if raw.read(4) == PARQUET_MAGIC:
+                return FileFormat(PARQUET, PARQUET)
+    except OSError as exc:
+        raise ParseError("unreadable", exc.strerror or str(exc)) from None
     with _open_text(path) as f:
         head = f.read(4096).lstrip()
         while not head and not _at_end(f):
@@ -91,6 +109,8 @@ def sniff(path: Path) -> FileFormat:
         if not head:
             raise ParseError("empty_file", "the file holds nothing but whitespace")
         f.seek(0)
+        if TABLE_SUFFIXES.get(path.suffix.lower()) == CSV or (head[0] not in "[{<" and looks_like_csv(head)):
+            return FileFormat(CSV, CSV)
         if head[0] == "[":
             return FileFormat("array", _array_format(JsonStream(f)))
         if head[0] == "{":
@@ -98,6 +118,8 @@ def sniff(path: Path) -> FileFormat:
         # saved pages do not always start with a tag (a fragment, a text preamble): look for the data
         if "<" in head and SCRIPT.search(f.read(PAGE_LIMIT)):
             return FileFormat(PAGE, PAGE)
+    if TABLE_SUFFIXES.get(path.suffix.lower()) == PARQUET:
+        raise ParseError("unreadable", "named .parquet but does not start with Parquet's PAR1 mark")
     raise ParseError("unknown_format", f"starts with {head[:20]!r}: neither JSON nor a video page with embedded data")
 
 
@@ -158,32 +180,44 @@ def _shape_name(value: dict[str, Any]) -> str:
         return FEED
     if isinstance(value.get("collector"), list):
         return TIKTOK_SCRAPER
+    if is_table_row(value):
+        return TABLE
     if not ({"id", "itemInfo", "itemStruct"} & value.keys()):
         raise ParseError("unknown_format", f"a JSON object with none of id, itemList, collector, itemInfo (keys: {', '.join(list(value)[:6])})")
     return item_shape(value)
 
 
-def iter_records(path: Path | str, fmt: str = "auto", on_bytes: Callable[[int], None] | None = None) -> Iterator[Record]:
+def iter_records(
+    path: Path | str, fmt: str = "auto", on_bytes: Callable[[int], None] | None = None, table: TableOptions | None = None
+) -> Iterator[Record]:
     """Every record of a file, streamed: a ``ParsedItem``, or the ``ParseError`` that rejected it.
 
     With ``fmt="auto"`` each record's shape is recognised on its own; another
     ``fmt`` forces it (``item``, ``tiktok-scraper``, ``ytdlp``: the item shape;
-    ``feed``: records are feed responses; ``jsonl``, ``page``: the layout).
-    ``on_bytes`` is called with the number of bytes read so far, about once per
+    ``feed``: records are feed responses; ``jsonl``, ``page``, ``csv``, ``parquet``:
+    the layout; ``table``: every record is a flat table row). ``table`` says how
+    tables map their columns and write numbers and dates. ``on_bytes`` is called with the number of bytes read so far, about once per
     megabyte. Raises ParseError when the file cannot be read at all.
     """
     if fmt not in FORMATS:
         raise ParseError("unknown_format", f"{fmt!r}; formats are {', '.join(FORMATS)}")
     path = Path(path)
-    layout = fmt if fmt in (PAGE, JSONL) else sniff(path).layout
-    forced = None if fmt == "auto" else fmt
+    options = table or TableOptions()
+    layout = fmt if fmt in (PAGE, JSONL, CSV, PARQUET) else sniff(path).layout
+    if layout in (CSV, PARQUET):
+        yield from iter_table(path, layout, options, lambda p: _open_text(p, on_bytes))
+        return
+    read = _Read(forced=None if fmt in ("auto", CSV, PARQUET) else fmt, rows=JsonRowParsers(options))
     with _open_text(path, on_bytes) as f:
-        yield from _LAYOUTS[layout](f, forced)
+        yield from _LAYOUTS[layout](f, read)
 
 
-def _records_of(value: Any, forced: str | None) -> Iterator[Record]:
+def _records_of(value: Any, read: _Read) -> Iterator[Record]:
+    forced = read.forced
     try:
-        if forced == FEED or (forced not in ITEM_SHAPES and is_feed(value)):
+        if forced == TABLE or (forced is None and is_table_row(value)):
+            yield read.rows(value) if isinstance(value, dict) else parse_item(value)
+        elif forced == FEED or (forced not in ITEM_SHAPES and is_feed(value)):
             page = parse_feed(value)
             yield from page.items
             yield from page.skipped
@@ -193,27 +227,27 @@ def _records_of(value: Any, forced: str | None) -> Iterator[Record]:
         yield exc
 
 
-def _array_records(f: TextIO, forced: str | None) -> Iterator[Record]:
+def _array_records(f: TextIO, read: _Read) -> Iterator[Record]:
     stream = JsonStream(f)
     stream.expect("[")
     for value in stream.elements():
-        yield from _records_of(value, forced)
+        yield from _records_of(value, read)
 
 
-def _object_records(f: TextIO, forced: str | None) -> Iterator[Record]:
+def _object_records(f: TextIO, read: _Read) -> Iterator[Record]:
     stream = JsonStream(f)
     stream.expect("{")
     head = stream.open_array_member(ARRAY_KEYS)
     if head.array_key is None:
-        yield from _records_of(head.members, forced)
+        yield from _records_of(head.members, read)
         return
     # the elements of a feed's item list are items
-    inner = None if forced == FEED else forced
+    inner = replace(read, forced=None) if read.forced == FEED else read
     for value in stream.elements():
         yield from _records_of(value, inner)
 
 
-def _jsonl_records(f: TextIO, forced: str | None) -> Iterator[Record]:
+def _jsonl_records(f: TextIO, read: _Read) -> Iterator[Record]:
     for number, line in enumerate(f, 1):
         if not line.strip():
             continue
@@ -222,14 +256,17 @@ def _jsonl_records(f: TextIO, forced: str | None) -> Iterator[Record]:
         except ParseError as exc:
             yield ParseError(exc.reason, f"line {number}: {exc.detail}")
             continue
-        yield from _records_of(value, None if forced == JSONL else forced)
+        yield from _records_of(value, replace(read, forced=None) if read.forced == JSONL else read)
 
 
-def _page_records(f: TextIO, forced: str | None) -> Iterator[Record]:
+def _page_records(f: TextIO, read: _Read) -> Iterator[Record]:
     html = f.read(PAGE_LIMIT + 1)
     if len(html) > PAGE_LIMIT:
         raise ParseError("unknown_format", "an HTML file larger than 64 MB is not a video page")
     try:
+        if USER_PAGE.search(html) and read_user_page(html) is not None:
+            yield from parse_user_page(html)
+            return
         yield parse_video_page(html)
     except ParseError as exc:
         # a page without embedded data is no video page: the file fails; a bad or missing item is one record
@@ -238,7 +275,7 @@ def _page_records(f: TextIO, forced: str | None) -> Iterator[Record]:
         yield exc
 
 
-_LAYOUTS: dict[str, Callable[[TextIO, str | None], Iterator[Record]]] = {
+_LAYOUTS: dict[str, Callable[[TextIO, _Read], Iterator[Record]]] = {
     "array": _array_records,
     "object": _object_records,
     JSONL: _jsonl_records,

@@ -17,7 +17,19 @@ from typing import Any
 
 from core.errors import ParseError
 from core.records import AuthorRecord, MetricRecord, ParsedItem, VideoRecord, is_valid_video_id
-from scrapers.payloads.access import best_count, count, digits_id, dimension, flag, ident, number, obj, text, timestamp
+from scrapers.payloads.access import (
+    author_id_problem,
+    author_ident,
+    best_count,
+    count,
+    dimension,
+    flag,
+    ident,
+    number,
+    obj,
+    text,
+    timestamp,
+)
 
 ITEM = "item"
 TIKTOK_SCRAPER = "tiktok-scraper"
@@ -114,10 +126,15 @@ def _metrics(**counts: int | None) -> MetricRecord | None:
     return None if record.is_empty() else record
 
 
-def _finish(video: VideoRecord, author: AuthorRecord | None, metrics: MetricRecord | None, raw: dict[str, Any], shape: str) -> ParsedItem:
+def _finish(
+    video: VideoRecord, author: AuthorRecord | None, metrics: MetricRecord | None, raw: dict[str, Any], shape: str,
+    *given_author_ids: Any,
+) -> ParsedItem:
     missing = [f for f in EXPECTED_VIDEO if getattr(video, f) is None]
     missing += [f for f in EXPECTED_METRICS if metrics is None or getattr(metrics, f) is None]
-    return ParsedItem(video=video, author=author, metrics=metrics, raw=raw, source_format=shape, missing=tuple(missing))
+    dropped = () if author is not None else tuple(filter(None, map(author_id_problem, given_author_ids)))[:1]
+    return ParsedItem(video=video, author=author, metrics=metrics, raw=raw, source_format=shape, missing=tuple(missing),
+                      dropped=dropped)
 
 
 def _web_item(item: dict[str, Any]) -> ParsedItem:
@@ -126,7 +143,7 @@ def _web_item(item: dict[str, Any]) -> ParsedItem:
     author = obj(item, "author")
     # in SIGI_STATE's ItemModule, "author" is the handle and the ids sit beside it
     handle = text(author.get("uniqueId")) or text(item.get("author"))
-    author_id = digits_id(author.get("id")) or digits_id(item.get("authorId"))
+    author_id = author_ident(author.get("id")) or author_ident(item.get("authorId"))
     a2, a1 = obj(item, "authorStatsV2"), obj(item, "authorStats")
     followers = best_count("followerCount", a2.get("followerCount"), a1.get("followerCount"))
     author_rec = _author(
@@ -136,10 +153,10 @@ def _web_item(item: dict[str, Any]) -> ParsedItem:
         following=best_count("followingCount", a2.get("followingCount"), a1.get("followingCount")),
         hearts=best_count("heartCount", a2.get("heartCount"), a1.get("heartCount"), a1.get("heart")),
         video_count=best_count("videoCount", a2.get("videoCount"), a1.get("videoCount")),
-        verified=flag(author.get("verified")),
+        verified=flag(author.get("verified")), created_at=timestamp(author.get("createTime")),
     )
     video = _web_video(item, vid, author_id, handle)
-    return _finish(video, author_rec, _web_metrics(item, followers), item, ITEM)
+    return _finish(video, author_rec, _web_metrics(item, followers), item, ITEM, author.get("id"), item.get("authorId"))
 
 
 def _web_metrics(item: dict[str, Any], followers: int | None) -> MetricRecord | None:
@@ -179,20 +196,21 @@ def _scraper_item(item: dict[str, Any]) -> ParsedItem:
     """A tiktok-scraper export row: counts at the top, ``authorMeta``, ``musicMeta``, ``videoMeta``."""
     vid = video_id(item.get("id"))
     meta = obj(item, "authorMeta")
-    author_id, handle = digits_id(meta.get("id")), text(meta.get("name"))
+    author_id, handle = author_ident(meta.get("id")), text(meta.get("name"))
     followers = count(meta.get("fans"), "fans")
     author_rec = _author(
         author_id, handle=handle, nickname=text(meta.get("nickName")), sec_uid=text(meta.get("secUid")),
         followers=followers, following=count(meta.get("following"), "following"),
         hearts=best_count("heart", meta.get("heart"), meta.get("heartCount")),
         video_count=count(meta.get("video"), "video"), verified=flag(meta.get("verified")),
+        created_at=timestamp(meta.get("createTime")),
     )
     metrics = _metrics(
         plays=count(item.get("playCount"), "playCount"), likes=count(item.get("diggCount"), "diggCount"),
         comments=count(item.get("commentCount"), "commentCount"), shares=count(item.get("shareCount"), "shareCount"),
         saves=count(item.get("collectCount"), "collectCount"), author_followers=followers,
     )
-    return _finish(_scraper_video(item, vid, author_id, handle), author_rec, metrics, item, TIKTOK_SCRAPER)
+    return _finish(_scraper_video(item, vid, author_id, handle), author_rec, metrics, item, TIKTOK_SCRAPER, meta.get("id"))
 
 
 def _scraper_video(item: dict[str, Any], vid: str, author_id: str | None, handle: str | None) -> VideoRecord:
@@ -211,7 +229,7 @@ def _scraper_video(item: dict[str, Any], vid: str, author_id: str | None, handle
 def _ytdlp_item(info: dict[str, Any]) -> ParsedItem:
     """A yt-dlp info dict: ``uploader_id`` is the numeric account id, ``uploader`` the handle."""
     vid = video_id(info.get("id"))
-    author_id, handle = digits_id(info.get("uploader_id")), text(info.get("uploader"))
+    author_id, handle = author_ident(info.get("uploader_id")), text(info.get("uploader"))
     followers = count(info.get("channel_follower_count"), "channel_follower_count")
     author_rec = _author(
         author_id, handle=handle, nickname=text(info.get("channel")) or text(info.get("creator")),
@@ -222,7 +240,8 @@ def _ytdlp_item(info: dict[str, Any]) -> ParsedItem:
         comments=count(info.get("comment_count"), "comment_count"), shares=count(info.get("repost_count"), "repost_count"),
         saves=count(info.get("save_count"), "save_count"), author_followers=followers,
     )
-    return _finish(_ytdlp_video(info, vid, author_id, handle), author_rec, metrics, _without_cookies(info), YTDLP)
+    return _finish(_ytdlp_video(info, vid, author_id, handle), author_rec, metrics, _without_cookies(info), YTDLP,
+                   info.get("uploader_id"))
 
 
 def _ytdlp_video(info: dict[str, Any], vid: str, author_id: str | None, handle: str | None) -> VideoRecord:

@@ -61,9 +61,15 @@ TABLE: list[tuple[str, dict[str, Any], str | None, dict[str, Any]]] = [
     }),
     ("labels that are not strings give no category", web(diversificationLabels=[{"x": 1}]), None, {"video.category": None}),
     ("an integer id becomes digits", web(id=7301234567890123999), None, {"video.id": "7301234567890123999"}),
-    ("a non-digit author id is dropped, the handle kept", web(author={"id": "abc", "uniqueId": "h"}), None, {
-        "author": None, "video.author_id": None, "video.author_handle": "h", "video.url": "https://www.tiktok.com/@h/video/7301234567890123456",
+    ("a non-digit author id is kept as an opaque string", web(author={"id": "user_00001", "uniqueId": "h"}), None, {
+        "author.id": "user_00001", "video.author_id": "user_00001", "video.author_handle": "h", "dropped": (),
+        "video.url": "https://www.tiktok.com/@h/video/7301234567890123456",
     }),
+    ("an author id longer than the catalog keeps is counted as dropped", web(author={"id": "x" * 40, "uniqueId": "h"}), None, {
+        "author": None, "video.author_id": None, "dropped": ("author_id_too_long",),
+    }),
+    ("the author object's createTime is the account's creation", web(author={"id": "42", "uniqueId": "h", "createTime": 1500000000}),
+     None, {"author.created_at": datetime(2017, 7, 14, 2, 40, tzinfo=UTC)}),
     ("NUL characters are removed (Postgres refuses them)", web(desc="a\x00b"), None, {"video.caption": "ab"}),
     ("SIGI ItemModule entry: author is a handle, ids beside it",
      web(author="runner.jo", authorId="6801234567890123456", authorSecId="MS4wsec", nickname="Jo"), None, {

@@ -38,7 +38,8 @@ anything = st.one_of(shaped, with_valid_id, json_values)
 def _check(result: ParsedItem) -> None:
     assert isinstance(result, ParsedItem)
     assert is_valid_video_id(result.video.id)
-    assert result.author is None or result.author.id.isdigit()
+    # author ids are opaque strings the catalog can key on: non-empty, trimmed, at most 32 characters
+    assert result.author is None or (0 < len(result.author.id) <= 32 and result.author.id == result.author.id.strip())
     if result.metrics is not None:
         counts = [result.metrics.plays, result.metrics.likes, result.metrics.comments, result.metrics.shares, result.metrics.saves]
         assert all(c is None or 0 <= c < 2**63 for c in counts)
