@@ -20,6 +20,7 @@ from core.errors import ConfigError
 ENV_HOME = "CURATE_HOME"
 ENV_DB = "CURATE_DB_URL"
 ENV_CONFIG = "CURATE_CONFIG"
+ENV_PSEUDONYM_KEY = "CURATE_PSEUDONYM_KEY"
 DEFAULT_HOME = Path("curate-data")
 
 
@@ -33,6 +34,8 @@ class Settings:
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: secrets named in the environment (tokens, cookies, proxies), never logged or stored
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: the key of author pseudonyms in snapshots, so that two catalogs give the same author keys (None: the catalog's secret)
+    pseudonym_key: str | None = field(default=None, repr=False)
 
     @property
     def media_dir(self) -> Path:
@@ -79,7 +82,11 @@ def load_settings(
     db_url = db or env.get(ENV_DB) or file_values.get("db") or _default_db(resolved_home)
     sections = {k: v for k, v in file_values.items() if isinstance(v, dict)}
     found = {k: env[k] for k in SECRET_ENV if env.get(k)}
-    return Settings(home=resolved_home, db_url=db_url, config_file=config_path, sections=sections, secrets=found)
+    key = env.get(ENV_PSEUDONYM_KEY) or file_values.get("pseudonym_key") or None
+    if key is not None and (not isinstance(key, str) or len(key) < 16):
+        raise ConfigError(f"the pseudonymisation key ({ENV_PSEUDONYM_KEY} or pseudonym_key) must be a string of at least 16 characters")
+    return Settings(home=resolved_home, db_url=db_url, config_file=config_path, sections=sections, secrets=found,
+                    pseudonym_key=key)
 
 
 def _env_path(env: Mapping[str, str], name: str) -> Path | None:

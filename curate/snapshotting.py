@@ -8,7 +8,7 @@ splits → labels fitted on train, applied to all → pseudonymised Arrow table 
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
@@ -21,7 +21,11 @@ from db.snapshots import SnapshotError, SnapshotRef
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTES = {
-    "author_key": "HMAC-SHA256 of the platform author id with this catalog's secret, first 16 hex characters",
+    "author_key": "HMAC-SHA256 of the platform author id with the pseudonymisation key (CURATE_PSEUDONYM_KEY or the "
+                  "config's pseudonym_key when given, else this catalog's secret), first 16 hex characters",
+    "content_fingerprint": "sha256 over the rows (every column but split, ordered by video_id, floats at 12 significant "
+                           "digits), the label definitions with their fitted values, and the split assignment; "
+                           "rebuilds of the same data share it",
     "caption": "@mentions replaced by @user; the author's own handle replaced by user (also in hashtags and music titles)",
     "latent_score": "planted-signal ground truth from `curate synth --planted-signal`; never a model feature",
     "leakage": "author_hearts and author_video_count are author totals that include the video's own engagement",
@@ -44,19 +48,24 @@ class SnapshotOptions:
     include_simulated_in_eval: bool = False
     include_rejected: bool = False
     cutoff: datetime | None = None
+    #: the labels to compute by name (None: every label whose inputs the rows have)
+    labels: str | None = None
+    #: the key of author pseudonyms; None: the catalog's own secret
+    pseudonym_key: str | None = field(default=None, repr=False)
 
 
 def create_snapshot(engine: Engine, home: Path, options: SnapshotOptions) -> SnapshotRef:
     """Builds and writes the next version of ``options.name``; returns it."""
     from db.catalog import catalog_secret
     from db.dataset import load_video_frame
+    from db.snapshot_content import content_of
     from db.snapshot_table import build_table
     from db.snapshots import check_name, latest_snapshot, write_snapshot
     from labeling import LabelSpec, SplitSpec, apply_labels, assign_splits, fit_labels
 
     check_name(options.name)
     spec = SplitSpec(SplitSpec.parse_ratios(options.split), options.seed, options.group_by, options.include_simulated_in_eval)
-    labels_spec = LabelSpec.from_options(options.label_percentile, options.weights, options.corr_method)
+    labels_spec = LabelSpec.from_options(options.label_percentile, options.weights, options.corr_method, options.labels)
     frame, excluded = _selected(load_video_frame(engine, cutoff=options.cutoff, include_rejected=True), options.include_rejected)
     parent = latest_snapshot(home, options.name)
     parent_splits = parent.frame(["video_id", "split"]).set_index("video_id")["split"] if parent else None
@@ -67,8 +76,10 @@ def create_snapshot(engine: Engine, home: Path, options: SnapshotOptions) -> Sna
     fit_rows = frame[(split == "train").to_numpy()] if options.fit_on == "train" else frame
     fitted = fit_labels(fit_rows, labels_spec, fit_on=options.fit_on)
     labels = apply_labels(frame, fitted)
-    table = build_table(frame, labels, split, catalog_secret(engine), home)
+    table = build_table(frame, labels, split, options.pseudonym_key or catalog_secret(engine), home)
     manifest = _manifest(engine, options, spec, fitted, frame, labels, split, excluded, assignment, table)
+    content = content_of(table, manifest["labels"])
+    manifest.update(content_fingerprint=content.fingerprint, content=content.to_dict())
     return write_snapshot(home, engine, options.name, table, manifest, parent)
 
 
@@ -106,7 +117,9 @@ def _manifest(engine, options, spec, fitted, frame, labels, split, excluded, ass
         "simulation": {"params_hashes": _tally(frame["params_hash"].dropna()), "seeds": _tally(frame["sim_seed"].dropna().astype(str))},
         "labels": fitted.to_dict(),
         "split": {**spec.to_dict(), "fit_on": options.fit_on, "groups": assignment.groups,
-                  "inherited_from_parent": assignment.inherited},
+                  "inherited_from_parent": assignment.inherited, "rows_without_author": assignment.ungrouped,
+                  "without_author": "each video is its own group" if assignment.ungrouped else None},
+        "pseudonymisation": {"key": "configured" if options.pseudonym_key else "catalog secret"},
         "counts": _counts(frame, labels, split, excluded),
         "schema": [{"name": f.name, "type": str(f.type)} for f in table.schema],
         "notes": NOTES,
@@ -122,12 +135,13 @@ def _counts(frame: pd.DataFrame, labels: pd.DataFrame, split: pd.Series, exclude
     by_both = pd.crosstab(split.to_numpy(), provenance)
     positive = {c: round(float(labels[c].astype("Float64").mean()), 6) if labels[c].notna().any() else None
                 for c in ("viral_er", "viral_all_median")}
+    no_author = int(frame["author_id"].isna().sum())
     return {
         "rows": len(frame), "splits": {s: int((split == s).sum()) for s in ("train", "val", "test")},
         "provenance": _tally(pd.Series(provenance)),
         "split_provenance": {s: {p: int(n) for p, n in row.items()} for s, row in by_both.iterrows()},
         "authors": int(frame["author_id"].nunique()), "er_undefined": int((~labels["er_defined"]).sum()),
-        "positive_rate": positive, "excluded": excluded,
+        "positive_rate": positive, "excluded": excluded, "rows_without_author": no_author,
     }
 
 

@@ -113,25 +113,45 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 def load_simulation_targets(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(authors missing counts or a creation date, videos without any metric observation).
 
-    Authors: ``author_id, needs_stats, needs_created``. Videos: the simulator's
+    Authors: ``author_id, needs_stats, needs_created, first_video`` (the earliest
+    observed create time of the author's videos, NaT when none). Videos: the simulator's
     inputs — ``video_id, author_id, followers, account_created_at, create_time,
     category, music_original, duration_s`` — with the authors' current values.
     """
     a, v, o = Author.__table__, Video.__table__, MetricObservation.__table__
+    first = sa.select(v.c.author_id, sa.func.min(v.c.create_time).label("first_video")).where(
+        v.c.create_time.is_not(None), sa.func.coalesce(v.c.create_time_provenance, "observed") != Provenance.SIMULATED.value,
+    ).group_by(v.c.author_id).subquery("first")
     authors = sa.select(
         a.c.id.label("author_id"), a.c.stats_provenance.is_(None).label("needs_stats"),
-        a.c.account_created_at.is_(None).label("needs_created"),
-    ).where(sa.or_(a.c.stats_provenance.is_(None), a.c.account_created_at.is_(None))).order_by(a.c.id)
+        a.c.account_created_at.is_(None).label("needs_created"), first.c.first_video,
+    ).select_from(a.outerjoin(first, first.c.author_id == a.c.id)).where(
+        sa.or_(a.c.stats_provenance.is_(None), a.c.account_created_at.is_(None))
+    ).order_by(a.c.id)
     has_obs = sa.exists().where(o.c.video_id == v.c.id)
     videos = sa.select(
         v.c.id.label("video_id"), v.c.author_id, a.c.followers, a.c.account_created_at, v.c.create_time,
         v.c.category, v.c.music_original, v.c.duration_s,
     ).select_from(v.outerjoin(a, a.c.id == v.c.author_id)).where(~has_obs).order_by(v.c.id)
     author_frame, video_frame = _fetch_frame(engine, authors), _fetch_frame(engine, videos)
+    author_frame["first_video"] = pd.to_datetime(author_frame["first_video"], utc=True, format="ISO8601")
     for column in ("account_created_at", "create_time"):
         video_frame[column] = pd.to_datetime(video_frame[column], utc=True, format="ISO8601")
     video_frame["music_original"] = video_frame["music_original"].astype("boolean")
     return author_frame.astype({"needs_stats": bool, "needs_created": bool}), video_frame
+
+
+def count_inconsistent_creation(engine: Engine) -> dict[str, int]:
+    """What synth cannot use or fix: observed account creations after one of the author's observed videos; videos without an author."""
+    a, v = Author.__table__, Video.__table__
+    observed_video = sa.func.coalesce(v.c.create_time_provenance, "observed") != Provenance.SIMULATED.value
+    late = sa.select(sa.func.count(sa.distinct(a.c.id))).select_from(a.join(v, v.c.author_id == a.c.id)).where(
+        a.c.account_created_provenance == Provenance.OBSERVED.value, observed_video, v.c.create_time < a.c.account_created_at,
+    )
+    no_author = sa.select(sa.func.count()).select_from(v).where(v.c.author_id.is_(None))
+    with engine.connect() as conn:
+        return {"observed_account_created_after_a_video": int(conn.execute(late).scalar_one()),
+                "videos_without_author": int(conn.execute(no_author).scalar_one())}
 
 
 def _fetch_frame(engine: Engine, query: sa.Select) -> pd.DataFrame:

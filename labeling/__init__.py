@@ -11,12 +11,12 @@ from labeling.labelers import (
     LabelError,
     WeightedViralityLabeler,
 )
-from labeling.spec import LABEL_COLUMNS, FittedLabels, LabelSpec, apply_labels, fit_labels
+from labeling.spec import LABEL_COLUMNS, LABEL_NAMES, FittedLabels, LabelSpec, apply_labels, fit_labels, parse_label_names
 from labeling.splits import SPLITS, SplitAssignment, SplitError, SplitSpec, assign_splits
 
 __all__ = [
-    "LABEL_COLUMNS", "SPLITS",
+    "LABEL_COLUMNS", "LABEL_NAMES", "SPLITS",
     "AllAboveMedianLabeler", "CorrelationViralityLabeler", "EngagementRateLabeler", "FittedLabels", "LabelError",
     "LabelSpec", "SplitAssignment", "SplitError", "SplitSpec", "WeightedViralityLabeler",
-    "apply_labels", "assign_splits", "fit_labels",
+    "apply_labels", "assign_splits", "fit_labels", "parse_label_names",
 ]

@@ -70,7 +70,8 @@ class EngagementRateLabeler:
         er = self.engagement_rate(frame)
         defined = er[~np.isnan(er)]
         if defined.size == 0:
-            raise LabelError("cannot fit the ER threshold: no row of the fit population has followers > 0 and its counts")
+            raise LabelError("cannot fit the ER threshold (viral_er): no row of the fit population has followers > 0 "
+                             "and likes, comments and shares")
         return {"percentile": self.percentile, "threshold": float(np.percentile(defined, self.percentile)),
                 "fit_rows": int(defined.size)}
 
@@ -115,7 +116,9 @@ class WeightedViralityLabeler:
         logs = self._logs(frame)
         known = ~np.logical_or.reduce([np.isnan(v) for v in logs])
         if not known.any():
-            raise LabelError("cannot fit virality_weighted: no row of the fit population has all four counts")
+            absent = [m for m, v in zip(WEIGHTED_METRICS, logs, strict=True) if np.isnan(v).all()]
+            which = f"{', '.join(absent)} missing on every row" if absent else "no row has all four counts"
+            raise LabelError(f"cannot fit virality_weighted: it needs comments, likes, plays and shares; {which} of the fit population")
         complete = [v[known] for v in logs] if not known.all() else logs
         from sklearn.preprocessing import RobustScaler  # imported on use: it costs a second at start-up
 
@@ -186,6 +189,8 @@ class CorrelationViralityLabeler:
         """ρ(plays, m) for likes, comments and shares over the fit rows with both values."""
         rho, undefined = {}, []
         plays = column(frame, "plays")
+        if np.isnan(plays).all():
+            raise LabelError("cannot fit virality_corr: it needs plays, missing on every row of the fit population")
         for other in self.others:
             values = column(frame, other)
             both = ~(np.isnan(plays) | np.isnan(values))

@@ -67,6 +67,8 @@ class SplitAssignment:
     excluded: pd.Series
     inherited: int
     groups: int
+    #: rows whose group key was missing (no author): each such video is its own group
+    ungrouped: int = 0
 
 
 def group_uniforms(keys: pd.Series, seed: int) -> np.ndarray:
@@ -88,10 +90,12 @@ def assign_splits(
     Simulated rows that land on val/test (those of mixed groups) are excluded.
     """
     ids = video_ids.astype(str).reset_index(drop=True)
+    keys = group_keys.reset_index(drop=True)
+    ungrouped = 0 if spec.group_by == "video" else int(keys.isna().sum())
     if spec.group_by == "video":
         groups = ids
     else:
-        groups = group_keys.reset_index(drop=True).astype(object).where(group_keys.reset_index(drop=True).notna(), "video:" + ids)
+        groups = keys.astype(object).where(keys.notna(), "video:" + ids)
     sim = simulated.reset_index(drop=True).astype(bool)
     old = ids.map(parent) if parent is not None and len(parent) else pd.Series([None] * len(ids), dtype=object)
     split = old.fillna(groups.map(_inherited_group_sides(groups, old))).astype(object)
@@ -103,7 +107,8 @@ def assign_splits(
     split[free] = _balanced_sides(groups[free], _still_wanted(split, spec.ratios, int(free.sum())), spec.seed)
     split = split.astype(str)
     excluded = sim & (split != "train") & (not spec.include_simulated_in_eval)
-    return SplitAssignment(split=split, excluded=excluded, inherited=int(old.notna().sum()), groups=int(groups.nunique()))
+    return SplitAssignment(split=split, excluded=excluded, inherited=int(old.notna().sum()), groups=int(groups.nunique()),
+                           ungrouped=ungrouped)
 
 
 def _still_wanted(split: pd.Series, ratios: tuple[float, float, float], free_rows: int) -> np.ndarray:

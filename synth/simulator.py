@@ -19,7 +19,7 @@ from synth.presets import METRICS, CopulaEngagement, Preset, RatioEngagement
 
 SIMULATOR_NAME = "viralcurate.synth"
 #: bump when the same (seed, preset, id) would give different values
-SIMULATOR_VERSION = "1"
+SIMULATOR_VERSION = "2"  # 2: account creation never after the author's earliest observed video
 
 # stream numbers: one independent uniform per (row, stream); never reuse or renumber
 S_FOLLOWERS, S_FOLLOWING, S_ACCOUNT_AGE = 1, 2, 3
@@ -56,22 +56,47 @@ def _counts(values: np.ndarray) -> np.ndarray:
     return np.rint(values).astype(np.int64)
 
 
-def simulate_authors(author_ids, preset: Preset, seed: int, reference_date: DateLike = None) -> pd.DataFrame:
-    """Followers, following and account creation time for each author id (UTC timestamps)."""
+def simulate_authors(
+    author_ids, preset: Preset, seed: int, reference_date: DateLike = None, not_after: pd.Series | None = None
+) -> pd.DataFrame:
+    """Followers, following and account creation time for each author id (UTC timestamps).
+
+    ``not_after`` (aligned with ``author_ids``; NaT where unknown) is each author's
+    earliest observed video: an account is never created after it. Where the draw
+    from the reference date would fall later, the account's age is drawn again, with
+    the same uniform, as of that video (between the preset's start and the video).
+    """
     ids = pd.Series(author_ids, dtype=object).astype(str).reset_index(drop=True)
     keys = id_keys(ids)
     model = preset.authors
     ref = utc_timestamp(reference_date, preset.reference_date)
     start = utc_timestamp(model.account_start, model.account_start)
     span_days = max((ref - start) / pd.Timedelta(days=1), 0.0)
-    age_days = truncated_exponential_ppf(uniforms(keys, seed, S_ACCOUNT_AGE), model.account_age_scale_days, span_days)
+    u_age = uniforms(keys, seed, S_ACCOUNT_AGE)
+    age_days = truncated_exponential_ppf(u_age, model.account_age_scale_days, span_days)
     created = ref.value - (age_days * _NS_PER_DAY).astype(np.int64)
+    if not_after is not None:
+        created = _not_after(created, not_after.reset_index(drop=True), u_age, start, model.account_age_scale_days)
     return pd.DataFrame({
         "author_id": ids,
         "followers": _counts(model.followers.ppf(uniforms(keys, seed, S_FOLLOWERS))),
         "following": _counts(model.following.ppf(uniforms(keys, seed, S_FOLLOWING))),
         "account_created_at": _utc(pd.Series(created).astype("datetime64[ns]")).dt.floor("s"),
     })
+
+
+def _not_after(created: np.ndarray, first_video: pd.Series, u_age: np.ndarray, start: pd.Timestamp, scale: float) -> np.ndarray:
+    """Creation times moved before each author's first video where the first draw fell after it."""
+    limit = _utc(first_video).astype("int64").to_numpy() * 1000  # µs → ns; NaT becomes the minimum int64
+    known = first_video.notna().to_numpy()
+    late = known & (created > limit)
+    if not late.any():
+        return created
+    span = np.maximum((limit[late] - start.value) / _NS_PER_DAY, 0.0)
+    age = truncated_exponential_ppf(u_age[late], scale, span)
+    out = created.copy()
+    out[late] = limit[late] - (age * _NS_PER_DAY).astype(np.int64)
+    return out
 
 
 def simulate_videos(

@@ -197,7 +197,9 @@ def _catalog_report(context: Context) -> tuple[Any, Path]:
     try:
         fitted = fit_labels(frame, LabelSpec(), fit_on="all")
         frame = pd.concat([frame, apply_labels(frame, fitted)], axis=1)
-        threshold, percentile = fitted.params["er"]["threshold"], fitted.params["er"]["percentile"]
+        er = fitted.params.get("er")
+        threshold, percentile = (er["threshold"], er["percentile"]) if er else (None, None)
+        notes.extend(f"{name} left out: {why}." for name, why in fitted.skipped.items())
     except LabelError as exc:
         notes.append(f"No labels: {exc}.")
     data = ReportData("Catalog report", str(context.settings.home), frame, load_crawl_depths(context.engine), threshold, percentile, tuple(notes))

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 DEFAULTS = {"split": "0.8,0.1,0.1", "seed": 0, "group_by": "author", "fit_on": "train", "label_percentile": 75.0,
             "weights": None, "corr_method": "pearson", "include_simulated_in_eval": False, "include_rejected": False,
-            "cutoff": None}
+            "cutoff": None, "labels": None}
 FIT_ON = ("train", "all")
 
 snapshot_app = typer.Typer(help="Frozen, versioned datasets: create, list, show, verify, diff.\n\nExample:  curate snapshot list",
@@ -65,6 +65,7 @@ def create(
     include_simulated_in_eval: bool | None = typer.Option(None, "--include-simulated-in-eval/--no-include-simulated-in-eval", help="Let simulated rows into val/test (default: train only)."),
     include_rejected: bool | None = typer.Option(None, "--include-rejected/--no-include-rejected", help="Also take videos the filter rejected (default: kept and not yet filtered)."),
     cutoff: str | None = typer.Option(None, "--cutoff", help="Catalog cut-off (ISO time): videos first seen and observations made until then. Default: now."),
+    labels: str | None = typer.Option(None, "--labels", help="Labels to compute, e.g. viral_er,virality_corr (er, viral_er, virality_weighted, viral_all_median, virality_corr). Default: all whose inputs the rows have; the others are left out with the reason."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Freeze the catalog into NAME@vN: labels, grouped stable splits, Parquet table and manifest.
@@ -80,11 +81,12 @@ def create(
     context: Context = ctx.obj
     given = {"split": split, "seed": seed, "group_by": group_by, "fit_on": fit_on, "label_percentile": label_percentile,
              "weights": weights, "corr_method": corr_method, "include_simulated_in_eval": include_simulated_in_eval,
-             "include_rejected": include_rejected, "cutoff": cutoff}
+             "include_rejected": include_rejected, "cutoff": cutoff, "labels": labels}
     values = {key: _option(context, key, value) for key, value in given.items()}
     if values["fit_on"] not in FIT_ON:
         raise ConfigError(f"--fit-on must be train or all, not {values['fit_on']!r}")
-    options = SnapshotOptions(name=name, **{**values, "cutoff": _cutoff(values["cutoff"])})
+    options = SnapshotOptions(name=name, **{**values, "cutoff": _cutoff(values["cutoff"])},
+                              pseudonym_key=context.settings.pseudonym_key)
     with _working(f"building the next version of {name}", quiet=as_json):
         snapshot = create_snapshot(context.engine, context.settings.home, options)
     summary = _summary(snapshot)
@@ -93,6 +95,11 @@ def create(
         return
     console.print(key_value_table(f"snapshot {snapshot.ref}", _rows(summary)))
     console.print(f"written to {snapshot.path}", highlight=False, soft_wrap=True)
+    for label, why in (summary["labels_left_out"] or {}).items():
+        err_console.print(f"note: label {label} left out: {why}", highlight=False, soft_wrap=True)
+    if summary["rows_without_author"]:
+        err_console.print(f"note: {summary['rows_without_author']:,} rows have no author; each of them is its own group in the "
+                          "author-grouped split", highlight=False, soft_wrap=True)
     empty = [s for s, n in (summary["splits"] or {}).items() if n == 0]
     if empty:
         err_console.print(f"warning: {' and '.join(empty)} {'has' if len(empty) == 1 else 'have'} no rows (too few authors for "
@@ -108,7 +115,9 @@ def _summary(snapshot: SnapshotRef) -> dict[str, Any]:
         "rows": counts.get("rows"), "splits": counts.get("splits"), "provenance": counts.get("provenance"),
         "excluded": counts.get("excluded"), "positive_rate": counts.get("positive_rate"),
         "er_threshold": manifest.get("labels", {}).get("params", {}).get("er", {}).get("threshold"),
-        "fingerprint": snapshot.fingerprint,
+        "labels_left_out": manifest.get("labels", {}).get("skipped") or {},
+        "rows_without_author": counts.get("rows_without_author", 0),
+        "fingerprint": snapshot.fingerprint, "content_fingerprint": manifest.get("content_fingerprint"),
     }
 
 

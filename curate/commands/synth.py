@@ -55,7 +55,10 @@ def synth(
     if as_json:
         print_json(counts)
         return
-    shown = [(k, ("yes" if v else "no") if isinstance(v, bool) else v) for k, v in counts.items() if k != "params_hash"]
+    from curate.output import flatten
+
+    shown = [(k, ("yes" if v else "no") if isinstance(v, bool) else v)
+             for k, v in flatten("", {k: v for k, v in counts.items() if k != "params_hash"})]
     console.print(key_value_table("synth", shown))
     console.print(f"params hash {counts['params_hash']}", highlight=False)
 
@@ -81,13 +84,15 @@ def run_synth(engine: Engine, preset_name: str, calibrated: bool, seed: int, pla
               reference_date: str | None, quiet: bool = False) -> dict[str, Any]:
     """Simulates and stores authors first, then videos (whose inputs are the authors' now-complete values)."""
     import synth
-    from db.dataset import load_simulation_targets, write_simulated_authors, write_simulated_videos
+    from db.dataset import count_inconsistent_creation, load_simulation_targets, write_simulated_authors, write_simulated_videos
 
     preset = choose_preset(engine, preset_name, calibrated, reference_date)
     simulation = {"simulator": synth.SIMULATOR_NAME, "simulator_version": synth.SIMULATOR_VERSION, "sim_seed": seed,
                   "params_hash": preset.params_hash(), "preset": preset.name, "planted_signal": planted}
     authors, _ = load_simulation_targets(engine)
-    drawn = synth.simulate_authors(authors["author_id"], preset, seed).join(authors[["needs_stats", "needs_created"]])
+    drawn = synth.simulate_authors(authors["author_id"], preset, seed, not_after=authors["first_video"]).join(
+        authors[["needs_stats", "needs_created"]])
+    before_first = int((authors["needs_created"] & authors["first_video"].notna()).sum())
     with _progress(quiet) as advance:
         author_counts = write_simulated_authors(engine, drawn, {**simulation, "preset_params": preset.to_dict()}, advance)
         _, videos = load_simulation_targets(engine)
@@ -99,6 +104,8 @@ def run_synth(engine: Engine, preset_name: str, calibrated: bool, seed: int, pla
         "videos_simulated": video_counts["observations"], "video_create_times": video_counts["create_times"],
         "video_categories": video_counts["categories"], "author_counts": author_counts["stats"],
         "author_creation_dates": author_counts["created"],
+        "author_creation_dates_bounded_by_first_video": before_first,
+        "could_not_use": count_inconsistent_creation(engine),
     }
 
 
