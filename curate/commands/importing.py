@@ -130,6 +130,8 @@ def check_file(path: Path, fmt: str, table: TableOptions | None = None) -> str:
             table_columns(path, detected, table)
     except ParseError as exc:
         raise ImportFailed(f"{path}: {_describe(exc)}") from None
+    if detected in ("csv", "parquet") and fmt not in ("auto", "table", detected):
+        raise ImportFailed(f"{path}: --format {fmt} read no record: the file is a {detected} table; expected {EXPECTED.get(fmt, fmt)}")
     if fmt == "auto" or (fmt == "table" and detected in ("csv", "parquet")):
         return detected
     return fmt

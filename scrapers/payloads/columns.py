@@ -26,7 +26,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "author_nickname": ("nickname", "author_nickname", "display_name"),
     "caption": ("caption", "desc", "description", "text", "title", "video_description"),
     "hashtags": ("hashtags", "hashtag", "tags", "hashtag_names", "challenges"),
-    "create_time": ("date", "create_time", "createTime", "created", "posted_at", "post_date", "upload_date",
+    "create_time": ("date", "create_time", "createTime", "created", "posted", "posted_at", "post_date", "upload_date",
                     "published_at", "publish_time", "timestamp", "video_date"),
     "duration_s": ("duration", "duration_s", "video_duration", "duration_seconds", "length_s"),
     "width": ("width", "video_width"),

@@ -54,13 +54,13 @@ class FileFormat:
     name: str
 
 
-def _open_text(path: Path, on_bytes: Callable[[int], None] | None = None) -> TextIO:
+def _open_text(path: Path, on_bytes: Callable[[int], None] | None = None, newline: str | None = None) -> TextIO:
     try:
         raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the text wrapper
     except OSError as exc:
         raise ParseError("unreadable", exc.strerror or str(exc)) from None
     counted: Any = _CountingReader(raw, on_bytes) if on_bytes else raw
-    return io.TextIOWrapper(io.BufferedReader(counted, CHUNK), encoding="utf-8-sig", errors="replace")
+    return io.TextIOWrapper(io.BufferedReader(counted, CHUNK), encoding="utf-8-sig", errors="replace", newline=newline)
 
 
 class _CountingReader(io.RawIOBase):
@@ -204,8 +204,10 @@ def iter_records(
     path = Path(path)
     options = table or TableOptions()
     layout = fmt if fmt in (PAGE, JSONL, CSV, PARQUET) else sniff(path).layout
+    if layout in (CSV, PARQUET) and fmt not in ("auto", TABLE, layout):
+        raise ParseError("unknown_format", f"a {layout} table cannot be read as {fmt}")
     if layout in (CSV, PARQUET):
-        yield from iter_table(path, layout, options, lambda p: _open_text(p, on_bytes))
+        yield from iter_table(path, layout, options, lambda p: _open_text(p, on_bytes, newline=""))
         return
     read = _Read(forced=None if fmt in ("auto", CSV, PARQUET) else fmt, rows=JsonRowParsers(options))
     with _open_text(path, on_bytes) as f:

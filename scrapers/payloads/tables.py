@@ -147,8 +147,14 @@ def iter_table(path: Path, kind: str, options: TableOptions, open_text: Callable
     if kind == PARQUET:
         yield from _parquet_records(path, options)
     else:
+        delimiter = _file_delimiter(path)
         with open_text(path) as f:
-            yield from _csv_records(f, options)
+            yield from _csv_records(f, options, delimiter)
+
+
+def _file_delimiter(path: Path) -> str:
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+        return sniff_delimiter(f.read(64 << 10))
 
 
 def table_columns(path: Path, kind: str, options: TableOptions | None = None) -> ColumnMap:
@@ -163,9 +169,7 @@ def table_columns(path: Path, kind: str, options: TableOptions | None = None) ->
             raise ParseError("unreadable", f"not a readable Parquet file: {str(exc)[:120]}") from None
     else:
         with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
-            sample = f.read(64 << 10)
-            f.seek(0)
-            header = next(csv.reader(f, delimiter=sniff_delimiter(sample)), None)
+            header = next(csv.reader(f, delimiter=_file_delimiter(path)), None)
         if not header:
             raise ParseError("empty_file", "a CSV file without a header line")
         header = _unique(header)
@@ -206,10 +210,8 @@ def looks_like_csv(head: str) -> bool:
     return len(names) >= 2 and all(0 < len(n.strip()) <= 64 for n in names)
 
 
-def _csv_records(f: io.TextIOBase, options: TableOptions) -> Iterator[ParsedItem | ParseError]:
-    sample = f.read(64 << 10)
-    f.seek(0)
-    reader = csv.reader(f, delimiter=sniff_delimiter(sample))
+def _csv_records(f: io.TextIOBase, options: TableOptions, delimiter: str) -> Iterator[ParsedItem | ParseError]:
+    reader = csv.reader(f, delimiter=delimiter)
     header = next(reader, None)
     if not header:
         raise ParseError("empty_file", "a CSV file without a header line")
