@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +52,9 @@ def _rounded(value: Any) -> Any:
 
 def column_digest(name: str, column: pa.ChunkedArray | pa.Array) -> str:
     """The sha256 of one column's name, type and values, in canonical form."""
-    head = f"{name}\x1f{column.type}\x1f".encode()
+    # a list's element name ("item", "element") changes in a Parquet round trip: it is no part of the content
+    kind = re.sub(r"list<[^:<>]+: ", "list<", str(column.type))
+    head = f"{name}\x1f{kind}\x1f".encode()
     if pa.types.is_floating(column.type):
         values = column.to_numpy(zero_copy_only=False).astype(np.float64)
         nulls = pc.is_null(column).to_numpy(zero_copy_only=False) if column.null_count else np.zeros(len(values), dtype=bool)

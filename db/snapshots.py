@@ -140,8 +140,12 @@ def resolve_snapshot(home: Path, engine: Engine | None, ref: str) -> SnapshotRef
     """The snapshot ``NAME@vN`` (or the latest ``NAME``) under ``home``; ``engine`` may be None."""
     name, version = parse_ref(ref)
     available = versions_on_disk(home, name)
+    if version is not None and version not in available and version_dir(home, name, version).is_dir():
+        raise _lost_manifest(home, name, version)
     if not available:
-        known = sorted({p.name for p in snapshots_root(home).iterdir() if p.is_dir()}) if snapshots_root(home).is_dir() else []
+        if (snapshots_root(home) / name).is_dir() and any((snapshots_root(home) / name).glob("v*")):
+            raise _lost_manifest(home, name, None)
+        known = sorted({p.name for p in snapshots_root(home).iterdir() if p.is_dir() and versions_on_disk(home, p.name)}) if snapshots_root(home).is_dir() else []
         hint = f"; snapshots here: {', '.join(known)}" if known else "; create one with `curate snapshot create NAME`"
         raise SnapshotError(f"no snapshot named {name!r} under {snapshots_root(home)}{hint}")
     version = available[-1] if version is None else version
@@ -149,6 +153,15 @@ def resolve_snapshot(home: Path, engine: Engine | None, ref: str) -> SnapshotRef
         raise SnapshotError(f"{name} has no version v{version}; versions: {', '.join(f'v{v}' for v in available)}")
     path = version_dir(home, name, version)
     return SnapshotRef(name=name, version=version, path=path, manifest=read_manifest(path))
+
+
+def _lost_manifest(home: Path, name: str, version: int | None) -> SnapshotError:
+    """The error for version folders whose manifest is gone: they exist, but nothing in them can be checked."""
+    folders = [version_dir(home, name, version)] if version is not None else sorted((snapshots_root(home) / name).glob("v*"))
+    files = sum(1 for folder in folders for p in folder.rglob("*") if p.is_file())
+    where = ", ".join(str(f) for f in folders)
+    return SnapshotError(f"{where}: {MANIFEST_FILE} is missing (deleted or never written); the {files} file(s) there cannot be "
+                         "verified or used — restore the manifest from a copy, or remove the folder")
 
 
 def latest_snapshot(home: Path, name: str) -> SnapshotRef | None:
@@ -289,7 +302,8 @@ def verify_snapshot(snapshot: SnapshotRef, engine: Engine | None = None) -> Veri
             report.missing.append(name)
         elif file_sha256(path) != facts.get("sha256"):
             report.changed.append(name)
-    present = {p.name for p in snapshot.path.iterdir() if p.is_file()} - {MANIFEST_FILE}
+    # anywhere below the version folder: a stray sub/x.parquet is as foreign as one beside the table
+    present = {p.relative_to(snapshot.path).as_posix() for p in snapshot.path.rglob("*") if p.is_file()} - {MANIFEST_FILE}
     report.unexpected = sorted(present - set(files))
     if engine is not None:
         recorded = registered_fingerprint(engine, snapshot.name, snapshot.version)

@@ -183,24 +183,48 @@ def show(
 def verify(
     ctx: typer.Context,
     ref: str = typer.Argument(..., help="NAME@vN, or NAME for the latest version."),
+    media: bool = typer.Option(False, "--media", help="Also re-hash every media file the snapshot's rows name."),
+    against: Path | None = typer.Option(None, "--against", help="Another snapshot (its version folder, or a data folder holding the same NAME@vN): say whether it holds the same content, and what differs."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Re-hash a snapshot's files against its manifest and the catalog; exit 1 naming what changed.
 
-    Example:  curate snapshot verify tiktok@v1
+    Every file below the version folder must be one the manifest lists. --media
+    re-hashes the media; --against compares content fingerprints (rows, labels and
+    splits, not when or where they were built) with another snapshot.
+
+    \b
+    Example:  curate snapshot verify tiktok@v1 --media
+              curate snapshot verify tiktok@v1 --against /mnt/rebuild/snapshots/tiktok/v1
     """
+    from db.snapshot_checks import compare_content, other_snapshot, verify_media
     from db.snapshots import SnapshotError, resolve_snapshot, verify_snapshot
 
     context: Context = ctx.obj
-    report = verify_snapshot(resolve_snapshot(context.settings.home, None, ref), context.engine)
+    snapshot = resolve_snapshot(context.settings.home, None, ref)
+    report = verify_snapshot(snapshot, context.engine)
+    problems = report.problems()
+    result: dict[str, Any] = {"ref": report.ref, "registry": report.registry}
+    if media:
+        checked = verify_media(snapshot, context.settings.home)
+        problems += checked.problems()
+        result["media_checked"] = checked.checked
+    if against is not None:
+        comparison = compare_content(snapshot, other_snapshot(against, snapshot.name, snapshot.version))
+        result["against"] = {"path": str(against), **comparison}
+        problems += [f"against {against}: {line}" for line in comparison["differences"]]
+    result.update(ok=not problems, problems=problems)
     if as_json:
-        print_json({"ref": report.ref, "ok": report.ok, "problems": report.problems(), "registry": report.registry})
-        if not report.ok:
+        print_json(result)
+        if problems:
             raise typer.Exit(1)
         return
-    if not report.ok:
-        raise SnapshotError(f"{report.ref} was modified: " + "; ".join(report.problems()))
-    console.print(f"{report.ref}: ok (every file matches its sha256; catalog record {report.registry})", highlight=False)
+    if problems:
+        raise SnapshotError(f"{report.ref}: " + "; ".join(problems))
+    extra = f"; {result['media_checked']:,} media files match" if media else ""
+    extra += f"; same content as {against} (content fingerprint {result['against']['a'][:16]})" if against is not None else ""
+    console.print(f"{report.ref}: ok (every file matches its sha256; catalog record {report.registry}{extra})", highlight=False,
+                  soft_wrap=True)
 
 
 @snapshot_app.command("diff")
