@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from core.errors import CurateError
 from curate.context import Context
 from curate.output import console, err_console, key_value_table, print_json
 
@@ -47,7 +48,23 @@ def probe(
     console.print(key_value_table("probe", list(counts.items())))
 
 
+class NotAFile(CurateError):
+    """``curate probe FILE…`` was given something that is not a file (a folder)."""
+
+
 def _probe_files(files: list[Path], workers: int | None, as_json: bool) -> None:
+    """Probes the given files and prints each; folders among them are named in one line at the end (exit 1)."""
+    folders = [f for f in files if f.is_dir()]
+    files = [f for f in files if not f.is_dir()]
+    if files:
+        _probe_and_print(files, workers, as_json)
+    if folders:
+        names = ", ".join(str(f) for f in folders)
+        raise NotAFile(f"{names}: {'is a folder, not a media file' if len(folders) == 1 else 'are folders, not media files'}; "
+                       f"give the files in it, e.g. curate probe {folders[0]}/*.mp4")
+
+
+def _probe_and_print(files: list[Path], workers: int | None, as_json: bool) -> None:
     from curation.distributor import probe_many
 
     paths = {str(i): str(f) for i, f in enumerate(files)}

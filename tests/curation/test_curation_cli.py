@@ -98,3 +98,14 @@ def test_the_config_file_gives_the_default_rules(sqlite_cli, tmp_path):
     from curation.rules import Rules
 
     assert json.loads(sqlite_cli("filter", "--json").stdout)["rules_hash"] == Rules(min_frames=7).hash()
+
+
+def test_probe_given_a_folder_prints_the_files_then_names_the_folder_in_one_line(sqlite_cli, corpus, tmp_path):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    result = sqlite_cli("probe", folder, corpus["clip.webm"], ok=False)
+    assert result.exit_code == 1 and "Traceback" not in result.output + result.stderr
+    assert "clip.webm: ok" in result.stdout and "vp8 320x240" in result.stdout
+    assert result.stderr.strip() == f"error: {folder}: is a folder, not a media file; give the files in it, e.g. curate probe {folder}/*.mp4"
+    alone = sqlite_cli("probe", folder, ok=False)
+    assert alone.exit_code == 1 and alone.stdout == "" and len(alone.stderr.strip().splitlines()) == 1
