@@ -20,8 +20,44 @@ from curate.output import err_console
 from curate.settings import load_settings
 
 
+#: options of the whole command line that are also accepted after the subcommand (``curate status --db URL``)
+GLOBAL_OPTIONS = ("--home", "--db", "--config")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """``args`` with the global options (and their values) moved before the subcommand, where click expects them.
+
+    ``curate import x.json --db URL`` then means ``curate --db URL import x.json``.
+    Nothing after a ``--`` is touched.
+    """
+    moved: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if rest and name in GLOBAL_OPTIONS:
+            if "=" in arg:
+                moved.append(arg)
+            else:
+                moved.extend(args[i : i + 2])
+                i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return moved + rest
+
+
 class CurateGroup(TyperGroup):
     """Turns the project's typed errors into one line on stderr and an exit code, for every command."""
+
+    def parse_args(self, ctx, args):  # noqa: D102
+        if ctx.parent is None:
+            args = hoist_global_options(list(args))
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx):  # noqa: D102
         try:
