@@ -12,6 +12,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from scrapers.payloads.access import MAX_COUNT
 
 #: characters written between digit groups besides the thousands separator proper
 _GROUP_SPACES = re.compile(r"[\s\u00a0\u202f']")
+_ISO_START = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _THREE_DIGIT_GROUPS = re.compile(r"^[+-]?\d{1,3}([.,]\d{3})+$")
 LIST_SPLIT = re.compile(r"\s*[,;|]\s*")
@@ -65,6 +67,9 @@ def _plain_number(text: str, decimal: str, whole: bool) -> str:
 
 def to_count(value: Any, name: str, options: CellOptions) -> int | None:
     """A non-negative whole count from a cell (``1,234``, ``2.087,00``, ``1e3``, 12.0), None when empty."""
+    if type(value) is str and value.isdigit() and value.isascii():  # the common case, first
+        number = int(value)
+        return number if number <= MAX_COUNT else _whole(number, name)
     if value is None or isinstance(value, bool):
         if isinstance(value, bool):
             raise ParseError("non_numeric_count", f"{name}={value!r}")
@@ -76,7 +81,9 @@ def to_count(value: Any, name: str, options: CellOptions) -> int | None:
             return None
         number = value
     else:
-        text = str(value).strip()
+        text = value.strip() if isinstance(value, str) else str(value).strip()
+        if text.isdigit() and text.isascii():  # the common case: plain digits
+            return _whole(int(text), name)
         if not text:
             return None
         plain = _plain_number(text, options.decimal, whole=True)
@@ -106,6 +113,12 @@ def to_number(value: Any, options: CellOptions) -> float | None:
     text = str(value).strip()
     if not text:
         return None
+    if "," not in text and "'" not in text and " " not in text:
+        try:  # the common case: a plain decimal number
+            number = float(text)
+        except ValueError:
+            return None
+        return number if math.isfinite(number) and number >= 0 else None
     plain = _plain_number(text, options.decimal, whole=False)
     if not _NUMBER.match(plain):
         return None
@@ -126,8 +139,19 @@ def to_time(value: Any, options: CellOptions) -> datetime | None:
     text = str(value).strip()
     if not text:
         return None
+    return _time_of_text(text, options)
+
+
+@lru_cache(maxsize=8192)
+def _time_of_text(text: str, options: CellOptions) -> datetime | None:
+    # tables repeat their dates: each distinct text is read once
     if _NUMBER.match(text):
         return _epoch(float(text))
+    if _ISO_START.match(text) and not options.date_format:
+        try:
+            return _aware(datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text))
+        except ValueError:
+            pass
     return _parsed_time(text, options)
 
 
@@ -177,7 +201,9 @@ def to_list(value: Any) -> list[str]:
         if isinstance(items, list):
             return to_list(items)
         text = text[1:-1]
-    if "#" in text or not LIST_SPLIT.search(text):
+    if "#" not in text and not LIST_SPLIT.search(text):
+        return [text] if " " not in text else [w for w in text.split() if w]
+    if "#" in text:
         return [w for w in HASH_WORDS.findall(text) if w]
     return [part.strip().strip("'\"") for part in LIST_SPLIT.split(text) if part.strip().strip("'\"")]
 

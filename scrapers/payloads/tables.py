@@ -139,6 +139,8 @@ def _id_text(value: Any) -> str | None:
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     """The row as stored raw: cells that JSON cannot hold (times, decimals) as text."""
+    if all(type(v) is str for v in row.values()):  # a CSV row: text only
+        return row
     return {str(k): v if v is None or isinstance(v, str | int | float | bool | list) else str(v) for k, v in row.items()}
 
 
