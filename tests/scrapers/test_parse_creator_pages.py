@@ -88,3 +88,16 @@ def test_creator_pages_import_into_the_catalog(cli, tmp_path):
     assert author.id == pages.USER["id"] and author.followers == 48200 and author.account_created_at == CREATED
     assert author.account_created_provenance == "observed"
     assert sorted(videos) == [(v, pages.USER["id"]) for v in pages.VIDEO_IDS]
+
+
+def test_the_sandbox_creator_page_parses_to_its_account_with_the_creation_time(tmp_path):
+    from sandbox import World
+    from sandbox.items import ItemBuilder
+    from sandbox.pages import user_page
+
+    world = World.build(videos=40, seed=5, cache_dir=tmp_path / "cache")
+    info = ItemBuilder(world, "http://127.0.0.1:1").user_info(0)
+    page = read_user_page(user_page(info, 0, "token").decode())
+    assert page is not None and page.embedding == "universal" and page.items == []
+    assert page.author.handle == info["user"]["uniqueId"] and page.author.followers == info["stats"]["followerCount"]
+    assert page.author.created_at == datetime.fromtimestamp(info["user"]["createTime"], UTC)
