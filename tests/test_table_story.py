@@ -93,3 +93,13 @@ def test_a_table_without_any_count_is_refused_before_anything_is_written(sqlite_
     assert result.exit_code == 1
     assert "none of its 5 records has a count" in result.stderr and "--map likes=COLUMN" in result.stderr
     assert json.loads(sqlite_cli("status", "--json").stdout)["videos"] == 0
+
+
+def test_a_count_that_turns_up_late_is_found_and_the_file_read_again_from_the_start(sqlite_cli, tmp_path, monkeypatch):
+    import curate.commands.importing as importing
+
+    monkeypatch.setattr(importing, "HOLD_RECORDS", 5)
+    lines = ["video_id,author,likes"] + [f"{7000 + i},user_{i % 3}," for i in range(8)] + ["bad,user_1,", "7100,user_1,12"]
+    (tmp_path / "late.csv").write_text("\n".join(lines) + "\n")
+    out = json.loads(sqlite_cli("import", tmp_path / "late.csv", "--json").stdout)
+    assert out["new"] == 9 and out["observations"] == 1 and out["skipped"] == {"bad_id": 1}, "a second pass must not count twice"

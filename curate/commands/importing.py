@@ -80,8 +80,6 @@ class ImportReport:
     #: columns of a table that no record field reads, by file
     unused_columns: dict[str, list[str]] = field(default_factory=dict)
     records: int = 0
-    #: records that carried at least one of the video's own counts
-    counted: int = 0
     #: accounts seen without a video (creator pages that list none)
     lone_authors: list[Any] = field(default_factory=list)
     #: why the file stopped being readable part-way, if it did
@@ -110,8 +108,9 @@ class ImportReport:
         """Forgets what a first pass over a file tallied (it is read again from the start)."""
         self.skipped.clear()
         self.dropped.clear()
-        self.records = self.counted = 0
+        self.records = 0
         self.lone_authors.clear()
+        self.failure = None
 
 
 def check_file(path: Path, fmt: str, table: TableOptions | None = None) -> str:
