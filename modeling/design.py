@@ -36,6 +36,7 @@ class Design:
 
 def build_design(snapshot: Snapshot, plan: FeaturePlan, features_root: Path) -> Design:
     """Reads the snapshot, keeps rows with a target, and assembles the planned feature columns."""
+    _check_label_was_fitted(snapshot, plan.target)
     frame = snapshot.frame()
     frame["video_id"] = frame["video_id"].astype(str)
     target = target_values(frame, plan.target)
@@ -51,6 +52,14 @@ def build_design(snapshot: Snapshot, plan: FeaturePlan, features_root: Path) -> 
     provenance = frame["provenance"].astype(str) if "provenance" in frame else None
     features = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
     return Design(features, target, frame["split"], frame["video_id"], latent, int((~keep).sum()), provenance, used)
+
+
+def _check_label_was_fitted(snapshot: Snapshot, target: str) -> None:
+    """A label the snapshot left out (its inputs were missing) is null throughout: say so instead of training on nothing."""
+    skipped = (snapshot.manifest.get("labels") or {}).get("skipped") or {}
+    owner = "er" if target in ("er", "viral_er", "er_defined") else target
+    if owner in skipped:
+        raise FeatureError(f"{snapshot.ref} has no {target}: the label was left out ({skipped[owner]}); choose another --target")
 
 
 def feature_parts(frame: pd.DataFrame, plan: FeaturePlan) -> list[pd.DataFrame]:

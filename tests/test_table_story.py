@@ -75,6 +75,8 @@ def test_a_student_table_imports_and_snapshots_with_author_grouping_intact(cli, 
     manifest = json.loads((tmp_path / "home" / "snapshots" / "students" / "v1" / "manifest.json").read_text())
     assert set(manifest["labels"]["skipped"]) == {"virality_weighted", "viral_all_median", "virality_corr"}
     assert manifest["split"]["rows_without_author"] == 0 and manifest["split"]["groups"] == 199
+    refused = cli("train", "students@v1", "--target", "virality_weighted", ok=False)
+    assert refused.exit_code != 0 and "the label was left out" in refused.stderr and "Traceback" not in refused.stderr
 
 
 def test_the_student_table_read_as_a_feed_is_a_one_line_error(sqlite_cli, tmp_path):
