@@ -50,6 +50,7 @@ def test_a_student_table_imports_and_snapshots_with_author_grouping_intact(cli, 
     synth = json.loads(cli("synth", "--json").stdout)
     assert synth["videos_simulated"] == 0, "every video has observed counts"
     assert synth["author_creation_dates"] == 199 and synth["author_creation_dates_bounded_by_first_video"] == 199
+    assert synth["could_not_use"] == {"observed_account_created_after_a_video": 0, "videos_without_author": 0}
     engine = create_catalog_engine(cli.db_url)
     try:
         with engine.connect() as conn:

@@ -102,3 +102,19 @@ def test_a_deleted_manifest_gets_a_message_that_does_not_contradict_itself(sqlit
         message = result.stderr.strip()
         assert result.exit_code == 1 and "manifest.json is missing" in message and "1 file(s)" in message
         assert "no snapshot named" not in message and message.count("\n") == 0
+
+
+def test_the_pseudonymisation_key_comes_from_the_environment_or_the_config(tmp_path):
+    import pytest
+
+    from core.errors import ConfigError
+    from curate.settings import load_settings
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'pseudonym_key = "{KEY}-from-config"\n')
+    assert load_settings(home=tmp_path, config=config, environ={}).pseudonym_key == f"{KEY}-from-config"
+    from_env = load_settings(home=tmp_path, config=config, environ={"CURATE_PSEUDONYM_KEY": KEY})
+    assert from_env.pseudonym_key == KEY and KEY not in repr(from_env)
+    assert load_settings(home=tmp_path / "none", environ={}).pseudonym_key is None
+    with pytest.raises(ConfigError, match="at least 16 characters"):
+        load_settings(home=tmp_path, environ={"CURATE_PSEUDONYM_KEY": "short"})
