@@ -63,7 +63,7 @@ def test_video_pages_are_not_creator_pages():
     assert isinstance(item, ParsedItem) and item.video.id == web()["id"]
 
 
-def iter_records_of(html: str, tmp=None):
+def iter_records_of(html: str):
     import tempfile
     from pathlib import Path
 
