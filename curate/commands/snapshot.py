@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 
 from core.errors import ConfigError
 from curate.context import Context
@@ -126,6 +127,9 @@ def _rows(summary: dict[str, Any]) -> list[tuple[str, Any]]:
     for key, value in summary.items():
         if key == "path":
             continue
+        if key == "labels_left_out":  # the reasons follow the table, one line each
+            rows.append(("labels left out", ", ".join(value) or "—"))
+            continue
         if isinstance(value, dict):
             rows.extend((f"{key} {k}", v if not isinstance(v, float) else round(v, 4)) for k, v in value.items())
         else:
@@ -176,6 +180,8 @@ def show(
     console.print(key_value_table(f"snapshot {snapshot.ref}", _rows(_summary(snapshot))))
     for label, definition in snapshot.manifest.get("labels", {}).get("definitions", {}).items():
         console.print(f"[bold]{label}[/]: {definition}", highlight=False, soft_wrap=True)
+    for label, why in (snapshot.manifest.get("labels", {}).get("skipped") or {}).items():
+        console.print(f"[bold]{label}[/]: left out: {escape(why)}", highlight=False, soft_wrap=True)
     console.print(f"split: {snapshot.manifest.get('split')}", highlight=False, soft_wrap=True)
 
 
