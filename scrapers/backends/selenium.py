@@ -21,8 +21,9 @@ from scrapers.backends.browser import (
     BLOCKED_URLS, FEED_PATH, QUIET_FLAGS, RELATED_PATH, chromedriver_path, chromium_path, cookie_pairs, playwright_proxy, video_page_url,
 )
 from scrapers.responses import as_page, author_from_page, item_from_page, page_from_body
+from scrapers.answers import classify_http, transport_error
 from scrapers.source import (
-    BackendUnavailable, Blocked, Page, SourceSecrets, TransientError, classify_http, transport_error,
+    BackendUnavailable, Blocked, Page, SourceSecrets, TransientError,
 )
 
 UNIVERSAL_TEXT = "const s = document.getElementById('__UNIVERSAL_DATA_FOR_REHYDRATION__'); return s ? s.textContent : null;"

@@ -27,9 +27,9 @@ from scrapers.backends.browser import (
     BLOCKED_URLS, DETAIL_PATH, FEED_PATH, QUIET_FLAGS, RELATED_PATH, USER_PATH, chromium_path, cookie_pairs, playwright_proxy,
 )
 from scrapers.responses import author_from_detail, item_from_detail, page_from_body
+from scrapers.answers import classify_http, transport_error
 from scrapers.source import (
-    REAL_SITE, BackendUnavailable, Blocked, Page, SourceSecrets, TransientError, as_json_object, classify_http,
-    transport_error,
+    REAL_SITE, BackendUnavailable, Blocked, Page, SourceSecrets, TransientError, as_json_object,
 )
 
 API = REAL_SITE + "/api"

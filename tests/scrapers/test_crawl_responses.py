@@ -6,7 +6,8 @@ import orjson
 import pytest
 
 from scrapers.responses import as_page, author_from_detail, item_from_detail, item_from_page, page_from_body
-from scrapers.source import Blocked, NotFound, Private, RateLimited, SourceStats, TransientError, Withheld, classify_http
+from scrapers.answers import classify_http
+from scrapers.source import Blocked, NotFound, Private, RateLimited, SourceStats, TransientError, Withheld
 
 
 @pytest.fixture(scope="module")
