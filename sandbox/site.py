@@ -23,9 +23,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
-from sandbox import pages
+from sandbox import hostile, pages
+from sandbox.fault_kinds import API
 from sandbox.faults import Attempts, FaultPlan, SiteStats, request_key, uniform
 from sandbox.routes import HTML, JSON, STATUS_CAPTCHA, STATUS_GONE, STATUS_PRIVATE, Reply, Request, Routes, status_body
+from sandbox.strict import StrictMode
 from sandbox.world import World
 
 SERVER_ERRORS = (500, 502, 503, 504)
@@ -35,15 +37,18 @@ MALFORMED_AT = 0.6
 class Site:
     """A running (or ready) sandbox site over one world with one fault plan."""
 
-    def __init__(self, world: World, faults: FaultPlan | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, world: World, faults: FaultPlan | None = None, host: str = "127.0.0.1", port: int = 0,
+                 strict: StrictMode | None = None) -> None:
         self.world = world
         self.plan = faults or FaultPlan()
+        self.strict = strict or StrictMode()
+        self.sessions = hostile.SessionFaults()
         self._stats = SiteStats()
         self._attempts = Attempts()
         self._server = _Server((host, port), self)
         self.host, self.port = self._server.server_address[:2]
         self.base_url = f"http://{self.host}:{self.port}"
-        self.routes = Routes(world, self.base_url)
+        self.routes = Routes(world, self.base_url, extras=self.strict.enabled)
         self._thread: threading.Thread | None = None
 
     # ---- what tests and tools read ---------------------------------------------------------------
@@ -58,8 +63,19 @@ class Site:
         self._stats.reset()
 
     def unblock(self) -> None:
-        """Lifts every blocked session (their request counts start again from zero)."""
+        """Lifts every blocked session (their request counts start again from zero), overlays and stuck feeds."""
         self._attempts.unblock()
+        self.sessions.clear()
+
+    def set_faults(self, plan: FaultPlan) -> None:
+        """Serves from now on with ``plan`` (fault draws, sessions and sticky faults start afresh)."""
+        self.plan = plan
+        self._attempts = Attempts()
+        self.sessions.clear()
+
+    def set_cookies(self, request: Request) -> list[str]:
+        """The ``Set-Cookie`` values every answer to ``request`` carries (strict mode rotates msToken)."""
+        return self.strict.cookies(request.cookies)
 
     def count_answer(self, status: int, size: int) -> None:
         """Counts one response (the handler calls it once the headers are out)."""
@@ -123,23 +139,62 @@ class Site:
         """Answers; returns the seconds spent in an injected delay (not the site's own work)."""
         kind = None
         if route.fault_class is not None:
-            if route.fault_class != "media" and self._session_blocked(request):
-                self._stats.blocked()
-                handler.send(self._blocked_reply(route.fault_class))
+            refusal = self._refusal(request, route)
+            if refusal is not None:
+                handler.send(refusal)
                 return 0.0
             kind = self._inject(handler, request, route)
             if kind == "answered":
                 return 0.0
             if kind == "slow":
                 time.sleep(self.plan.slow_s)
-        reply = route.handler(request, found)
+        reply = self._sticky(request, route, kind, route.handler(request, found))
         if kind == "malformed":
             handler.send(_malformed(reply))
             return 0.0
-        handler.send(reply, truncate=kind == "truncated")
+        handler.send(self._marked(reply), truncate=kind == "truncated")
         if reply.commit is not None:
             reply.commit()
         return self.plan.slow_s if kind == "slow" else 0.0
+
+    def _refusal(self, request: Request, route) -> Reply | None:
+        """What a refused session gets whatever it asks: blocked, overlaid, unsigned or automated."""
+        if route.fault_class == "media":
+            return None
+        if self.strict.refused(request.headers):
+            self._stats.fault("403")
+            return Reply(403, pages.error_page(403, "Forbidden"), HTML)
+        if route.fault_class != "home" and self._session_blocked(request):
+            self._stats.blocked()
+            return self._blocked_reply(route.fault_class)
+        if route.fault_class in API and self.sessions.overlaid(request.session):
+            self._stats.blocked()
+            return Reply(body=hostile.verify_json("overlay"))
+        if route.fault_class in API and self.strict.unsigned(request.query):
+            self._stats.fault("unsigned")
+            return Reply(body=b"")
+        return None
+
+    def _sticky(self, request: Request, route, kind: str | None, reply: Reply) -> Reply:
+        """Applies the faults that change the normal answer and are remembered: overlay, a stuck feed."""
+        if kind == "overlay":
+            self.sessions.overlay(request.session)
+            return Reply(reply.status, hostile.with_overlay(reply.body), reply.content_type, reply.headers)
+        if route.name != "feed":
+            return reply
+        stuck = self.sessions.stick(request.session, reply.body) if kind == "repeat" else self.sessions.stuck(request.session)
+        if stuck is not None:
+            return Reply(body=stuck)
+        self.sessions.fed(request.session, reply.body)
+        return reply
+
+    def _marked(self, reply: Reply) -> Reply:
+        """A page tells its SDK whether the site is strict (``window.__sandboxSite``)."""
+        if reply.content_type != HTML or b"<head>" not in reply.body:
+            return reply
+        flags = orjson.dumps({"strict": self.strict.enabled, "refuse": self.strict.refuse_automation}).decode()
+        body = reply.body.replace(b"<head>", f"<head><script>window.__sandboxSite = {flags};</script>".encode(), 1)
+        return Reply(reply.status, body, reply.content_type, reply.headers, reply.file, reply.commit)
 
     def _inject(self, handler: _Handler, request: Request, route) -> str | None:
         """Draws this request's fault; serves those that replace the answer (then returns ``answered``)."""
@@ -178,7 +233,17 @@ class Site:
     def _fault_reply(self, kind: str, route: str, fault_class: str, request: Request, key: str, attempt: int) -> Reply | None:
         """The answer that replaces the normal one, or None for faults that alter or delay it."""
         if kind == "429":
-            return Reply(429, pages.error_page(429, "Too Many Requests"), HTML)
+            return Reply(429, pages.error_page(429, "Too Many Requests"), HTML, {"Retry-After": f"{self.plan.retry_after_s:g}"})
+        if kind == "403":
+            return Reply(403, pages.error_page(403, "Forbidden"), HTML)
+        if kind in ("verify", "verify_html", "status0", "status_code0"):
+            return _soft_or_verify(kind, attempt)
+        if kind == "challenge":
+            return None if hostile.solved(request.cookies.get(hostile.CHALLENGE_COOKIE)) else Reply(body=hostile.challenge_page(), content_type=HTML)
+        if kind == "unsigned":
+            return Reply(body=b"") if StrictMode(enabled=True).unsigned(request.query) else None
+        if kind in ("10201", "10222"):
+            return self._status_reply(int(kind), route, request)
         if kind == "5xx":
             status = SERVER_ERRORS[int(uniform(self.plan.seed, key + "#5xx", attempt) * len(SERVER_ERRORS))]
             return Reply(status, pages.error_page(status, "Server Error"), HTML)
@@ -212,6 +277,15 @@ class Site:
         return Reply(body=orjson.dumps(self.stats))
 
 
+def _soft_or_verify(kind: str, attempt: int) -> Reply:
+    """The verify JSON, the verify page, or a success code with nothing in it."""
+    if kind == "verify":
+        return Reply(body=hostile.verify_json(str(attempt), hostile.VERIFY_SUBTYPES[attempt % 3]))
+    if kind == "verify_html":
+        return Reply(body=hostile.verify_html(), content_type=HTML)
+    return Reply(body=hostile.status_only(snake=kind == "status_code0"))
+
+
 def _malformed(reply: Reply) -> Reply:
     """The normal answer with its JSON broken (cut short; in a page, the rehydration data)."""
     if reply.content_type == HTML:
@@ -224,11 +298,12 @@ def _malformed(reply: Reply) -> Reply:
 @contextlib.contextmanager
 def serve(world: World, faults: str | Mapping[str, float] | FaultPlan | None = None, fault_seed: int = 0,
           block_after: int | None = None, block_with: str = "captcha", slow_s: float = 1.5,
-          host: str = "127.0.0.1", port: int = 0) -> Iterator[Site]:
+          host: str = "127.0.0.1", port: int = 0, strict: bool = False, refuse_automation: bool = False,
+          retry_after_s: float = 1.0) -> Iterator[Site]:
     """Serves ``world`` on loopback (``port=0``: a free one) for the ``with`` block; faults by spec and seed."""
     plan = faults if isinstance(faults, FaultPlan) else FaultPlan.parse(
-        faults, seed=fault_seed, slow_s=slow_s, block_after=block_after, block_with=block_with)
-    site = Site(world, plan, host, port).start()
+        faults, seed=fault_seed, slow_s=slow_s, block_after=block_after, block_with=block_with, retry_after_s=retry_after_s)
+    site = Site(world, plan, host, port, StrictMode(strict, refuse_automation)).start()
     try:
         yield site
     finally:
@@ -306,7 +381,8 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(Exception):
             cookies.load(self.headers.get("Cookie", ""))
         request = Request(self.command, parts.path, dict(parse_qsl(parts.query, keep_blank_values=True)),
-                          {k: m.value for k, m in cookies.items()})
+                          {k: m.value for k, m in cookies.items()}, {k.lower(): v for k, v in self.headers.items()})
+        self._request = request
         self.server.site.answer(self, request)
 
     def version_string(self) -> str:  # noqa: D102
@@ -327,6 +403,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Range", f"bytes {start}-{start + length - 1}/{size}")
         for name, value in reply.headers.items():
             self.send_header(name, value)
+        if counted and getattr(self, "_request", None) is not None:
+            for cookie in self.server.site.set_cookies(self._request):
+                self.send_header("Set-Cookie", cookie)
         self.end_headers()
         if counted:
             self.server.site.count_answer(status, length)
