@@ -42,13 +42,16 @@ class Request:
     cookies: dict[str, str]
     #: header names in lower case
     headers: dict[str, str] = field(default_factory=dict)
+    #: the ``Set-Cookie`` values the site sends with its answer (a strict site's rotation and session cookie)
+    set_cookies: list[str] = field(default_factory=list)
 
     @property
     def session(self) -> str:
         """The session cookie a strict site set (with the device id), else the msToken (query, then cookie),
         else ``anonymous``."""
-        if SESSION_COOKIE in self.cookies:
-            return f"{self.cookies[SESSION_COOKIE]}/{self.query.get('device_id', '')}"
+        issued = next((c.split(";")[0].partition("=")[2] for c in self.set_cookies if c.startswith(SESSION_COOKIE + "=")), None)
+        if SESSION_COOKIE in self.cookies or issued:
+            return f"{self.cookies.get(SESSION_COOKIE, issued)}/{self.query.get('device_id', '')}"
         return self.query.get("msToken") or self.cookies.get("msToken") or "anonymous"
 
 
@@ -111,6 +114,11 @@ class Routes:
                 (r"^/(?:cover/[^/]+|favicon\.ico)$", "cover", None, lambda r, m: Reply(body=PNG, content_type="image/png")),
             )
         ]
+
+    def forget_positions(self) -> None:
+        """Every session's feed starts again from its first page."""
+        with self._lock:
+            self._positions.clear()
 
     def match(self, path: str) -> tuple[Route, re.Match | None]:
         """The route of ``path`` (a 404 route when none matches)."""

@@ -68,14 +68,13 @@ class Site:
         self.sessions.clear()
 
     def set_faults(self, plan: FaultPlan) -> None:
-        """Serves from now on with ``plan`` (fault draws, sessions and sticky faults start afresh)."""
+        """Serves from now on with ``plan`` (fault draws, sessions, feed positions and sticky faults start afresh)."""
         self.plan = plan
         self._attempts = Attempts()
         self.sessions.clear()
+        self.routes.forget_positions()
 
-    def set_cookies(self, request: Request) -> list[str]:
-        """The ``Set-Cookie`` values every answer to ``request`` carries (strict mode rotates msToken)."""
-        return self.strict.cookies(request.cookies)
+
 
     def count_answer(self, status: int, size: int) -> None:
         """Counts one response (the handler calls it once the headers are out)."""
@@ -125,6 +124,7 @@ class Site:
         if request.path.startswith("/__sandbox/"):
             return handler.send(self._admin(request), counted=False)
         started = time.perf_counter()
+        request.set_cookies = self.strict.cookies(request.cookies)
         route, found = self.routes.match(request.path)
         self._stats.request(route.name)
         try:
@@ -178,7 +178,9 @@ class Site:
     def _sticky(self, request: Request, route, kind: str | None, reply: Reply) -> Reply:
         """Applies the faults that change the normal answer and are remembered: overlay, a stuck feed."""
         if kind == "overlay":
-            self.sessions.overlay(request.session)
+            # a first visit has no session yet: the overlay holds the one this answer hands out
+            token = reply.headers.get("Set-Cookie", "").split(";")[0].partition("msToken=")[2]
+            self.sessions.overlay(token if request.session == "anonymous" and token else request.session)
             return Reply(reply.status, hostile.with_overlay(reply.body), reply.content_type, reply.headers)
         if route.name != "feed":
             return reply
@@ -404,7 +406,7 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in reply.headers.items():
             self.send_header(name, value)
         if counted and getattr(self, "_request", None) is not None:
-            for cookie in self.server.site.set_cookies(self._request):
+            for cookie in self._request.set_cookies:
                 self.send_header("Set-Cookie", cookie)
         self.end_headers()
         if counted:

@@ -21,6 +21,8 @@ QUIET_FLAGS = (
     "--disable-quic",
     "--blink-settings=imagesEnabled=false",
     "--mute-audio",
+    # navigator.webdriver stays false, as in a person's browser (sites refuse automation by it)
+    "--disable-blink-features=AutomationControlled",
 )
 #: media the crawl never needs the browser to load
 BLOCKED_URLS = ("*.mp4", "*.webm", "*.m3u8", "*.jpg", "*.jpeg", "*.png", "*.webp", "*.gif", "*/media/*", "*video/tos/*")
@@ -37,6 +39,8 @@ FEED_NEAR_END = ("(() => { const c = document.querySelector('#column-list-contai
                  " return !c || c.scrollTop + c.clientHeight >= c.scrollHeight - 1000; })()")
 #: wheel steps (pixels, at most how many) a person's scroll to the end of the loaded feed takes
 WHEEL_STEP, WHEEL_STEPS = 2400, 60
+#: true for an empty document (the browser's rendering of an empty 200 body)
+EMPTY_DOCUMENT = "(() => document.documentElement.outerHTML === '<html><head></head><body></body></html>')()"
 #: longest wait for a challenge page to run its script and reload into the real page
 CHALLENGE_WAIT_S = 15.0
 

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from core.records import AuthorRecord, ParsedItem
-from scrapers.answers import blocked
+from scrapers.answers import blocked, soft_blocked
 from scrapers.backends.browser import (
-    CHALLENGE_WAIT_S, CLOSE_MODAL, FEED_CONTAINER, FEED_NEAR_END, WHEEL_STEP, WHEEL_STEPS, SiteClient,
+    CHALLENGE_WAIT_S, CLOSE_MODAL, EMPTY_DOCUMENT, FEED_CONTAINER, FEED_NEAR_END, WHEEL_STEP, WHEEL_STEPS, SiteClient,
     BLOCKED_URLS, FEED_PATH, QUIET_FLAGS, RELATED_PATH, chromium_path, cookie_pairs, playwright_proxy, video_page_url,
 )
 from scrapers.backends.display import VirtualDisplay
@@ -143,6 +143,8 @@ class PlaywrightSource(SiteClient):
 
     def _page_data(self, what: str) -> str:
         """The page's rehydration JSON; a page without it may be a challenge that reloads itself: wait for that."""
+        if self._evaluate(EMPTY_DOCUMENT, what):
+            raise soft_blocked("empty_body", what)
         universal = self._evaluate(UNIVERSAL_TEXT, what)
         if universal is not None:
             return universal
@@ -176,6 +178,8 @@ class PlaywrightSource(SiteClient):
         try:
             response = self._page.goto(url, wait_until="domcontentloaded")
         except self._errors as exc:
+            if "interrupted by another navigation" in str(exc):
+                return  # a challenge page reloading itself: _page_data waits for the real page
             raise self._transient(exc, what) from None
         if response is not None:
             classify_http(response.status, what, response.headers)

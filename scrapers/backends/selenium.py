@@ -16,9 +16,9 @@ from typing import Any
 import orjson
 
 from core.records import AuthorRecord, ParsedItem
-from scrapers.answers import blocked
+from scrapers.answers import blocked, soft_blocked
 from scrapers.backends.browser import (
-    CHALLENGE_WAIT_S, CLOSE_MODAL, FEED_CONTAINER, FEED_NEAR_END, WHEEL_STEP, WHEEL_STEPS, SiteClient,
+    CHALLENGE_WAIT_S, CLOSE_MODAL, EMPTY_DOCUMENT, FEED_CONTAINER, FEED_NEAR_END, WHEEL_STEP, WHEEL_STEPS, SiteClient,
     BLOCKED_URLS, FEED_PATH, QUIET_FLAGS, RELATED_PATH, chromedriver_path, chromium_path, cookie_pairs, playwright_proxy, video_page_url,
 )
 from scrapers.backends.display import VirtualDisplay
@@ -182,6 +182,8 @@ class SeleniumSource(SiteClient):
 
     def _page_data(self, what: str) -> str:
         """The page's rehydration JSON; a page without it may be a challenge that reloads itself: wait for that."""
+        if self._call(lambda: self._driver.execute_script(f"return {EMPTY_DOCUMENT};"), what):
+            raise soft_blocked("empty_body", what)
         deadline = time.monotonic() + CHALLENGE_WAIT_S
         while True:
             try:

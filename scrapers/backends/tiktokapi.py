@@ -212,6 +212,9 @@ class TikTokApiSource(SiteClient):
         except (EmptyResponseException, InvalidJSONException) as exc:
             data, failure = None, exc
         except Exception as exc:  # noqa: BLE001 - TikTokApi and playwright raise bare Exceptions
+            self._check_status(path, what)  # what the site answered tells more than the library's failure
+            if looks_like_html(self._api.last_text or ""):
+                raise blocked("verify_page", what) from None
             raise transport_error(self.secrets.redact(str(exc).splitlines()[0] if str(exc) else repr(exc)), what) from None
         self._check_status(path, what)
         if isinstance(failure, EmptyResponseException):
