@@ -114,3 +114,40 @@ def test_each_hostile_answer_ends_each_backend_as_the_table_says(kind, source, s
         from scrapers.answers import SOFT_BLOCK_ATTEMPTS
 
         assert sum(sink.stats["retries"].values()) == SOFT_BLOCK_ATTEMPTS - 1, "a soft block is asked again first"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_strict_site_is_crawled_by_the_browsers_and_refuses_unsigned_calls(backend, sandbox_world):
+    from curate.commands.crawl import build_source
+    from sandbox import serve
+    from scrapers.source import SourceSecrets
+
+    with serve(sandbox_world, strict=True) as strict, build_source(backend, strict.base_url, SourceSecrets(), timeout=10) as opened:
+        sink, _ = crawl(opened, MANY_SEEDS)
+        unsigned = strict.stats["faults"].get("unsigned", 0)
+    if backend == "ytdlp":
+        assert sink.status == "blocked" and "empty response body" in sink.stop_reason and unsigned == 3
+        assert "--source playwright or tiktokapi" in sink.stop_reason
+        return
+    assert sink.status == "finished" and unsigned == 0, sink.stop_reason
+    members = {m.video_id for m in sink.members}
+    assert (members, {(e.parent_id, e.child_id) for e in sink.edges}) == world_result(sandbox_world, MANY_SEEDS)
+    skipped = sink.stats["payload_skips"]
+    assert skipped.get("ad", 0) > 0 and skipped.get("photo_post", 0) > 0, skipped
+
+
+@pytest.mark.browser
+def test_a_headless_browser_refused_by_a_strict_site_is_blocked_and_a_headed_one_gets_through(sandbox_world):
+    from curate.commands.crawl import build_source
+    from sandbox import serve
+    from scrapers.source import SourceSecrets
+
+    with serve(sandbox_world, strict=True, refuse_automation=True) as strict:
+        with build_source("playwright", strict.base_url, SourceSecrets(), timeout=10) as headless:
+            refused, _ = crawl(headless, SMALL)
+        with build_source("playwright", strict.base_url, SourceSecrets(), timeout=10, headed=True) as headed:
+            passed, _ = crawl(headed, SMALL)
+    assert refused.status == "blocked" and "HTTP 403" in refused.stop_reason and "--headed" in refused.stop_reason
+    assert passed.status == "finished", passed.stop_reason
+    assert ({m.video_id for m in passed.members}, {(e.parent_id, e.child_id) for e in passed.edges}) == world_result(sandbox_world, SMALL)
