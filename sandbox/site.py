@@ -11,6 +11,7 @@ empty) answers on every API call and page once it made ``block_after`` of them.
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 import socket
 import threading
@@ -179,7 +180,7 @@ class Site:
         """Applies the faults that change the normal answer and are remembered: overlay, a stuck feed."""
         if kind == "overlay":
             # a first visit has no session yet: the overlay holds the one this answer hands out
-            token = reply.headers.get("Set-Cookie", "").split(";")[0].partition("msToken=")[2]
+            token = reply.headers.get("Set-Cookie", "").split(";")[0].partition("msToken=")[2] or _page_token(reply.body)
             self.sessions.overlay(token if request.session == "anonymous" and token else request.session)
             return Reply(reply.status, hostile.with_overlay(reply.body), reply.content_type, reply.headers)
         if route.name != "feed":
@@ -277,6 +278,12 @@ class Site:
                                             "authors": len(self.world.authors), "faults": self.plan.describe(),
                                             "fault_seed": self.plan.seed, "block_after": self.plan.block_after}))
         return Reply(body=orjson.dumps(self.stats))
+
+
+def _page_token(body: bytes) -> str:
+    """The msToken a page's script sets for a visitor without one."""
+    found = re.search(rb'msToken=([A-Za-z0-9_-]+);', body)
+    return found.group(1).decode() if found else ""
 
 
 def _soft_or_verify(kind: str, attempt: int) -> Reply:

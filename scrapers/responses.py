@@ -109,7 +109,7 @@ def author_from_detail(body: bytes | str | dict[str, Any] | None, what: str, sta
     """An ``/api/user/detail/`` answer (``{userInfo, statusCode}``) → its account."""
     data = _json_object(body, what, stats)
     _check_answer(data, what)
-    if not data.get("userInfo"):
+    if "userInfo" not in data:
         raise soft_blocked("soft_empty", what, "no userInfo")
     return author_from_user_info(data.get("userInfo"), what, stats)
 
