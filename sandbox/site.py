@@ -77,6 +77,10 @@ class Site:
 
 
 
+    def open_connections(self) -> int:
+        """Connections the site is serving or holding open right now."""
+        return self._server.open_connections()
+
     def count_answer(self, status: int, size: int) -> None:
         """Counts one response (the handler calls it once the headers are out)."""
         self._stats.answered(status, size)
@@ -347,6 +351,11 @@ class _Server(ThreadingHTTPServer):
         if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
             return
         super().handle_error(request, client_address)
+
+    def open_connections(self) -> int:
+        """How many connections are open."""
+        with self._guard:
+            return len(self._connections)
 
     def close_connections(self) -> None:
         """Shuts down every connection still open (idle keep-alive ones included)."""
