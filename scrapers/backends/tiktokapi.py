@@ -208,22 +208,25 @@ class TikTokApiSource(SiteClient):
         self.stats.requests += 1
         try:
             data = self._run(coro)
-            failure: Exception | None = None
         except (EmptyResponseException, InvalidJSONException) as exc:
-            data, failure = None, exc
+            self._explain(path, what)
+            if isinstance(exc, EmptyResponseException):
+                raise soft_blocked("empty_body", what) from None
+            raise TransientError(f"{what}: the answer is not JSON", reason="malformed_json") from None
         except Exception as exc:  # noqa: BLE001 - TikTokApi and playwright raise bare Exceptions
-            self._check_status(path, what)  # what the site answered tells more than the library's failure
-            if looks_like_html(self._api.last_text or ""):
-                raise blocked("verify_page", what) from None
+            self._explain(path, what)
             raise transport_error(self.secrets.redact(str(exc).splitlines()[0] if str(exc) else repr(exc)), what) from None
         self._check_status(path, what)
-        if isinstance(failure, EmptyResponseException):
-            raise soft_blocked("empty_body", what)
-        if failure is not None and looks_like_html(self._api.last_text or ""):
-            raise blocked("verify_page", what)
-        if failure is not None or data is None:
+        if data is None:
             raise TransientError(f"{what}: the answer is not JSON", reason="malformed_json")
         return as_json_object(data, what)
+
+    def _explain(self, path: str, what: str) -> None:
+        """When the library failed on an answer, raises what the answer itself says: its HTTP status, or a
+        verify page where JSON belongs (TikTokApi keeps neither)."""
+        self._check_status(path, what)
+        if looks_like_html(self._api.last_text or ""):
+            raise blocked("verify_page", what)
 
     def _check_status(self, path: str, what: str) -> None:
         answers = [a for a in self._answers if a[0].rstrip("/") == path.rstrip("/")]

@@ -108,3 +108,24 @@ def test_a_crawl_over_endless_related_pages_terminates(endless, sqlite_cli):
     assert (summary["status"], summary["stop_reason"]) == ("finished", "exhausted")
     assert summary["videos"] == 5 and summary["expanded"] == 5
     assert endless.related_requests - before == 5, "one request per expanded video, not one more"
+
+
+@pytest.mark.browser
+def test_our_page_factory_keeps_tiktokapis_stealth_patches(sandbox_site):
+    probe = "() => [navigator.hardwareConcurrency, typeof (window.chrome && window.chrome.csi), navigator.webdriver]"
+    with TikTokApiSource(base_url=sandbox_site.base_url) as source:
+        session = source._api.sessions[0]
+
+        async def plain_page_values():
+            # a page of the same browser that did not go through our factory: no stealth patches
+            page = await session.context.new_page()
+            try:
+                return await page.evaluate(probe)
+            finally:
+                await page.close()
+
+        patched = source._run(session.page.evaluate(probe))
+        plain = source._run(plain_page_values())
+    # TikTokApi's stealth: chrome.csi defined, navigator.webdriver removed altogether (a plain page has it false)
+    assert patched[1:] == ["function", None], patched
+    assert patched != plain, "the patches are ours to keep: a plain page lacks them"

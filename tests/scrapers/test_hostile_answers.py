@@ -151,3 +151,19 @@ def test_a_headless_browser_refused_by_a_strict_site_is_blocked_and_a_headed_one
     assert refused.status == "blocked" and "HTTP 403" in refused.stop_reason and "--headed" in refused.stop_reason
     assert passed.status == "finished", passed.stop_reason
     assert ({m.video_id for m in passed.members}, {(e.parent_id, e.child_id) for e in passed.edges}) == world_result(sandbox_world, SMALL)
+
+
+def test_stray_private_answers_are_confirmed_so_the_crawl_keeps_its_path(sandbox_world, expected_crawl):
+    """1 in 20 related answers says "private" at random; asked again, the video answers: nothing is lost."""
+    from curate.commands.crawl import build_source
+    from sandbox import serve
+    from scrapers.source import SourceSecrets
+    from tests.scrapers.conftest import CRAWL
+
+    with serve(sandbox_world, faults="private:0.05", fault_seed=4) as faulty:
+        with build_source("ytdlp", faulty.base_url, SourceSecrets(), timeout=10) as opened:
+            sink, _ = crawl(opened, CRAWL)
+        injected = faulty.stats["faults"].get("private", 0)
+    assert sink.status == "finished" and injected > 0
+    assert sink.stats["retries"]["confirm_skip"] >= injected
+    assert ({m.video_id for m in sink.members}, {(e.parent_id, e.child_id) for e in sink.edges}) == expected_crawl
