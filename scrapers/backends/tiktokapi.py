@@ -33,7 +33,7 @@ from scrapers.backends.browser import (
 from scrapers.responses import author_from_detail, item_from_detail, page_from_body
 from scrapers.answers import blocked, classify_http, looks_like_html, soft_blocked, transport_error
 from scrapers.source import (
-    REAL_SITE, BackendUnavailable, Page, SourceSecrets, TransientError, as_json_object,
+    REAL_SITE, BackendUnavailable, Page, SourceError, SourceSecrets, TransientError, as_json_object,
 )
 
 API = REAL_SITE + "/api"
@@ -53,6 +53,7 @@ class TikTokApiSource(SiteClient):
         self._api: Any = None
         #: HTTP status of the routed answers by path, newest last (TikTokApi's fetch keeps only the text)
         self._answers: list[tuple[str, int, dict[str, str]]] = []
+        self._home_status: int | None = None
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -87,6 +88,11 @@ class TikTokApiSource(SiteClient):
             timeout=int(self.timeout * 1000),
             enable_session_recovery=False,
         )
+        if self._home_status is not None and self._home_status >= 400:
+            try:
+                classify_http(self._home_status, f"TikTokApi's session page on {self.site}")
+            except SourceError as exc:
+                raise BackendUnavailable(str(exc)) from None
         if not self._api.sessions or self._api.sessions[0].headers is None:
             raise BackendUnavailable(f"TikTokApi's session on {self.site} got no request headers (the home page fired no request)")
 
@@ -114,7 +120,8 @@ class TikTokApiSource(SiteClient):
         await cdp.send("Network.enable")
         await cdp.send("Network.setBlockedURLs", {"urls": list(BLOCKED_URLS)})
         self.stats.requests += 1
-        await page.goto(REAL_SITE + "/", wait_until="domcontentloaded")
+        response = await page.goto(REAL_SITE + "/", wait_until="domcontentloaded")
+        self._home_status = response.status if response is not None else None
         return page
 
     def _on_response(self, response: Any) -> None:

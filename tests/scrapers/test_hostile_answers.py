@@ -138,17 +138,22 @@ def test_a_strict_site_is_crawled_by_the_browsers_and_refuses_unsigned_calls(bac
 
 
 @pytest.mark.browser
-def test_a_headless_browser_refused_by_a_strict_site_is_blocked_and_a_headed_one_gets_through(sandbox_world):
+@pytest.mark.parametrize("backend", ["playwright", "selenium", "tiktokapi"])
+def test_a_headless_browser_refused_by_a_strict_site_is_blocked_and_a_headed_one_gets_through(backend, sandbox_world):
     from curate.commands.crawl import build_source
     from sandbox import serve
-    from scrapers.source import SourceSecrets
+    from scrapers.source import BackendUnavailable, SourceSecrets
 
     with serve(sandbox_world, strict=True, refuse_automation=True) as strict:
-        with build_source("playwright", strict.base_url, SourceSecrets(), timeout=10) as headless:
-            refused, _ = crawl(headless, SMALL)
-        with build_source("playwright", strict.base_url, SourceSecrets(), timeout=10, headed=True) as headed:
+        if backend == "tiktokapi":  # its session starts on the home page: refused there, it cannot start
+            with pytest.raises(BackendUnavailable, match="HTTP 403.*--headed"):
+                build_source(backend, strict.base_url, SourceSecrets(), timeout=10).__enter__()
+        else:
+            with build_source(backend, strict.base_url, SourceSecrets(), timeout=10) as headless:
+                refused, _ = crawl(headless, SMALL)
+            assert refused.status == "blocked" and "HTTP 403" in refused.stop_reason and "--headed" in refused.stop_reason
+        with build_source(backend, strict.base_url, SourceSecrets(), timeout=10, headed=True) as headed:
             passed, _ = crawl(headed, SMALL)
-    assert refused.status == "blocked" and "HTTP 403" in refused.stop_reason and "--headed" in refused.stop_reason
     assert passed.status == "finished", passed.stop_reason
     assert ({m.video_id for m in passed.members}, {(e.parent_id, e.child_id) for e in passed.edges}) == world_result(sandbox_world, SMALL)
 
