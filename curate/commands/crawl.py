@@ -54,7 +54,9 @@ def build_source(name: str, base_url: str | None, secrets: SourceSecrets, timeou
         from scrapers.backends.ytdlp import YtdlpSource as cls
     else:
         raise ConfigError(f"--source {name!r}: choose one of {', '.join(SOURCES)}")
-    if headed and name != "ytdlp":
+    if headed and name == "ytdlp":
+        raise ConfigError("--headed: the ytdlp backend drives no browser; use --source playwright, selenium or tiktokapi")
+    if headed:
         return cls(base_url=base_url, secrets=secrets, timeout=timeout, headed=True)
     return cls(base_url=base_url, secrets=secrets, timeout=timeout)
 

@@ -172,3 +172,12 @@ def test_stray_private_answers_are_confirmed_so_the_crawl_keeps_its_path(sandbox
     assert sink.status == "finished" and injected > 0
     assert sink.stats["retries"]["confirm_skip"] >= injected
     assert ({m.video_id for m in sink.members}, {(e.parent_id, e.child_id) for e in sink.edges}) == expected_crawl
+
+
+def test_headed_is_refused_for_the_backend_without_a_browser():
+    from core.errors import ConfigError
+    from curate.commands.crawl import build_source
+    from scrapers.source import SourceSecrets
+
+    with pytest.raises(ConfigError, match="drives no browser"):
+        build_source("ytdlp", None, SourceSecrets(), timeout=10, headed=True)
