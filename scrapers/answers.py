@@ -126,7 +126,9 @@ def check_status(status_code: int | None, status_msg: str | None, what: str) -> 
 
 def is_verify(data: Mapping) -> bool:
     """The captcha answer, which carries ``code``/``type: verify`` and no ``statusCode``."""
-    return str(data.get("type", "")) == "verify" or (str(data.get("code", "")) == "10000" and "statusCode" not in data)
+    if "statusCode" in data or "status_code" in data:
+        return False  # a statusCode says it all (10000 is the captcha too)
+    return str(data.get("type", "")) == "verify" or str(data.get("code", "")) == "10000"
 
 
 def check_verify(data: Mapping, what: str) -> None:
