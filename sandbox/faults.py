@@ -8,11 +8,9 @@ cumulative rates. So the same crawl meets the same faults, a retry gets a fresh
 draw, and a transient fault clears after a few retries. Kinds that do not apply to
 an endpoint (a truncated body on a JSON call) mean no fault there.
 
-Transient kinds (a retry may succeed): 429, 5xx, malformed, slow, drop, truncated.
-Kinds that mean the session is blocked: captcha (statusCode 10000), empty (a 200
-with no body), ipblock (statusCode 10204 — what the platform sends for a post it
-will not show to this address; yt-dlp reads it as "Your IP address is blocked").
-private (statusCode 10216) marks the asked video as private for that answer.
+The kinds, where each can strike and the public report each copies live in
+:mod:`sandbox.fault_kinds`; a spec may also name a profile (``realistic``), alone or
+with rates that override it (``realistic,429:0.05``).
 """
 
 from __future__ import annotations
@@ -26,17 +24,8 @@ from typing import Any
 
 from core.errors import ConfigError
 
-FAULT_KINDS = ("429", "5xx", "captcha", "empty", "ipblock", "private", "malformed", "slow", "drop", "truncated")
-TRANSIENT = frozenset({"429", "5xx", "malformed", "slow", "drop", "truncated"})
-BLOCKING = frozenset({"captcha", "empty", "ipblock"})
-#: which kinds can hit which class of endpoint
-APPLICABLE = {
-    "list": frozenset(FAULT_KINDS) - {"truncated", "private"},
-    "item": frozenset(FAULT_KINDS) - {"truncated"},
-    "page": frozenset(FAULT_KINDS) - {"truncated"},
-    "profile": frozenset(FAULT_KINDS) - {"truncated", "private"},
-    "media": frozenset({"429", "5xx", "empty", "slow", "drop", "truncated"}),
-}
+from sandbox.fault_kinds import APPLICABLE, BLOCKING, FAULT_KINDS, PROFILES, SOFT, TRANSIENT  # noqa: F401 - the registry
+
 #: query parameters that say what is asked; everything else (tokens, signatures, device ids) is noise
 KEY_PARAMS = ("itemID", "itemId", "id", "uniqueId", "secUid", "count", "cursor", "from_page")
 BLOCK_MODES = ("captcha", "empty")
@@ -52,6 +41,8 @@ class FaultPlan:
     #: after this many API and page requests a session is blocked (None: never)
     block_after: int | None = None
     block_with: str = "captcha"
+    #: seconds a 429 asks the client to wait (its ``Retry-After``)
+    retry_after_s: float = 1.0
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.rates) - set(FAULT_KINDS))
@@ -73,13 +64,16 @@ class FaultPlan:
             return cls(dict(spec or {}), **options)
         rates: dict[str, float] = {}
         for part in filter(None, (p.strip() for p in spec.split(","))):
+            if part in PROFILES:
+                rates.update(PROFILES[part])
+                continue
             name, sep, value = part.partition(":")
             try:
                 rates[name.strip()] = float(value)
             except ValueError:
-                raise ConfigError(f"bad fault {part!r}: write KIND:RATE, e.g. 429:0.1") from None
+                raise ConfigError(f"bad fault {part!r}: write KIND:RATE, e.g. 429:0.1, or a profile: {', '.join(PROFILES)}") from None
             if not sep:
-                raise ConfigError(f"bad fault {part!r}: write KIND:RATE, e.g. 429:0.1")
+                raise ConfigError(f"bad fault {part!r}: write KIND:RATE, e.g. 429:0.1, or a profile: {', '.join(PROFILES)}")
         return cls(rates, **options)
 
     def describe(self) -> str:

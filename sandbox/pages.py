@@ -33,7 +33,8 @@ def script_json(value: Any) -> str:
     return orjson.dumps(value).decode().replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
-def _fill(name: str, values: dict[str, str]) -> bytes:
+def fill(name: str, values: dict[str, str]) -> bytes:
+    """A template of sandbox/web/ with its __KEY__ placeholders filled."""
     text = _template(name)
     for key, value in values.items():
         text = text.replace(f"__{key}__", value)
@@ -48,14 +49,14 @@ def app_context(region: str = "US") -> dict[str, Any]:
 def home_page(ms_token: str, world_name: str, count: int = HOME_COUNT, universal_json: str | None = None) -> bytes:
     """The For-You home page; its script fetches ``/api/recommend/item_list/`` after load and on scroll."""
     universal = universal_json or script_json({"__DEFAULT_SCOPE__": {"webapp.app-context": app_context()}})
-    return _fill("home.html", {"MS_TOKEN": ms_token, "WORLD": html.escape(world_name), "COUNT": str(count), "UNIVERSAL": universal})
+    return fill("home.html", {"MS_TOKEN": ms_token, "WORLD": html.escape(world_name), "COUNT": str(count), "UNIVERSAL": universal})
 
 
 def video_page(video_id: str, handle: str, canonical: str, status: int, ms_token: str, universal_json: str,
                title: str = "", media_url: str = "") -> bytes:
     """A video page: the item (or just a statusCode) in the rehydration data; related videos fetched after load."""
     title = title or ("Video currently unavailable" if status else f"Video {video_id}")
-    return _fill("video.html", {
+    return fill("video.html", {
         "MS_TOKEN": ms_token, "TITLE": html.escape(title), "CANONICAL": html.escape(canonical),
         "HANDLE": html.escape(handle), "MEDIA": html.escape(media_url), "VIDEO_ID": video_id,
         "STATUS_TEXT": "" if status == 0 else f"statusCode {status}",
@@ -83,7 +84,7 @@ def user_page(user_info: dict[str, Any] | None, status: int, ms_token: str) -> b
     user = (user_info or {}).get("user", {})
     universal = {"__DEFAULT_SCOPE__": {"webapp.app-context": app_context(), "webapp.user-detail": detail}}
     title = f"{user.get('nickname', '')} (@{user.get('uniqueId', '')})" if user else "Couldn't find this account"
-    return _fill("user.html", {
+    return fill("user.html", {
         "MS_TOKEN": ms_token, "TITLE": html.escape(title), "SEC_UID": html.escape(user.get("secUid", "")),
         "AVAILABLE": "true" if user_info else "false", "UNIVERSAL": script_json(universal),
     })
@@ -91,7 +92,7 @@ def user_page(user_info: dict[str, Any] | None, status: int, ms_token: str) -> b
 
 def captcha_page(fingerprint: str) -> bytes:
     """What a page request gets when the session must solve a captcha (no rehydration data)."""
-    return _fill("captcha.html", {"FP": html.escape(fingerprint)})
+    return fill("captcha.html", {"FP": html.escape(fingerprint)})
 
 
 def error_page(status: int, reason: str) -> bytes:

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from sandbox import pages
+from sandbox.strict import SESSION_COOKIE, with_extras
 from sandbox.world import World
 
 JSON = "application/json; charset=utf-8"
@@ -33,16 +34,24 @@ PNG = bytes.fromhex(
 
 @dataclass
 class Request:
-    """One parsed request: path, first value of each query parameter, cookies, and its session."""
+    """One parsed request: path, first value of each query parameter, cookies, headers, and its session."""
 
     method: str
     path: str
     query: dict[str, str]
     cookies: dict[str, str]
+    #: header names in lower case
+    headers: dict[str, str] = field(default_factory=dict)
+    #: the ``Set-Cookie`` values the site sends with its answer (a strict site's rotation and session cookie)
+    set_cookies: list[str] = field(default_factory=list)
 
     @property
     def session(self) -> str:
-        """The msToken the request carries (query, then cookie), or ``anonymous``."""
+        """The session cookie a strict site set (with the device id), else the msToken (query, then cookie),
+        else ``anonymous``."""
+        issued = next((c.split(";")[0].partition("=")[2] for c in self.set_cookies if c.startswith(SESSION_COOKIE + "=")), None)
+        if SESSION_COOKIE in self.cookies or issued:
+            return f"{self.cookies.get(SESSION_COOKIE, issued)}/{self.query.get('device_id', '')}"
         return self.query.get("msToken") or self.cookies.get("msToken") or "anonymous"
 
 
@@ -82,15 +91,17 @@ def _int(query: dict[str, str], name: str, default: int, low: int, high: int) ->
 class Routes:
     """The site's endpoints over one world, with media URLs on ``base_url``."""
 
-    def __init__(self, world: World, base_url: str) -> None:
+    def __init__(self, world: World, base_url: str, extras: bool = False) -> None:
         self.world = world
         self.base_url = base_url
+        #: lists carry ads and photo posts beside the videos (strict mode)
+        self.extras = extras
         self.builder = world.item_builder(base_url)
         self._positions: dict[str, int] = {}
         self._lock = threading.Lock()
         self.table: list[tuple[re.Pattern, Route]] = [
             (re.compile(p), Route(name, cls, handler)) for p, name, cls, handler in (
-                (r"^/(?:foryou|en)?/?$", "home", None, self.home),
+                (r"^/(?:foryou|en)?/?$", "home", "home", self.home),
                 (r"^/api/recommend/item_list/?$", "feed", "list", self.feed),
                 (r"^/api/related/item_list/?$", "related", "item", self.related),
                 (r"^/api/item/detail/?$", "detail", "item", self.detail),
@@ -104,6 +115,11 @@ class Routes:
             )
         ]
 
+    def forget_positions(self) -> None:
+        """Every session's feed starts again from its first page."""
+        with self._lock:
+            self._positions.clear()
+
     def match(self, path: str) -> tuple[Route, re.Match | None]:
         """The route of ``path`` (a 404 route when none matches)."""
         for pattern, route in self.table:
@@ -114,9 +130,13 @@ class Routes:
 
     # ---- lists -----------------------------------------------------------------------------------
 
-    def list_body(self, rows, has_more: bool, cursor: int) -> bytes:
-        """``{statusCode: 0, itemList, hasMore, cursor}`` from the rows' pre-serialised items."""
-        items = b",".join(self.builder.item_bytes(int(r)) for r in rows)
+    def list_body(self, rows, has_more: bool, cursor: int, start: int | None = None) -> bytes:
+        """``{statusCode: 0, itemList, hasMore, cursor}`` from the rows' pre-serialised items (with ads and
+        photo posts when the site carries them and ``start``, the list position of the first row, is given)."""
+        serialised = [self.builder.item_bytes(int(r)) for r in rows]
+        if self.extras and start is not None and len(rows):
+            serialised = with_extras(serialised, start, self.builder.item(int(rows[0])))
+        items = b",".join(serialised)
         return (b'{"statusCode":0,"status_code":0,"statusMsg":"","status_msg":"","itemList":[' + items
                 + b'],"hasMore":' + (b"true" if has_more else b"false") + b',"cursor":"' + str(cursor).encode() + b'"}')
 
@@ -136,7 +156,7 @@ class Routes:
                 self._positions[session] = end
 
         commit = None if explicit or session == "anonymous" else advance
-        return Reply(body=self.list_body(rows, end < len(self.world.feed), end), commit=commit)
+        return Reply(body=self.list_body(rows, end < len(self.world.feed), end, start), commit=commit)
 
     def related(self, request: Request, _: re.Match) -> Reply:
         """A video's related list, ``count`` (≤ 30, default 16) at a time from ``cursor``; finite."""
@@ -148,7 +168,7 @@ class Routes:
         start = _int(request.query, "cursor", 0, 0, 1 << 40)
         page = rows[start:start + _int(request.query, "count", 16, 1, 30)]
         end = start + len(page)
-        return Reply(body=self.list_body(page, end < len(rows), end))
+        return Reply(body=self.list_body(page, end < len(rows), end, start))
 
     def detail(self, request: Request, _: re.Match) -> Reply:
         """One video: ``{itemInfo: {itemStruct}, statusCode}``."""
@@ -200,7 +220,7 @@ class Routes:
         token = request.cookies.get("msToken") or self.new_token()
         count = _int(request.query, "count", pages.HOME_COUNT, 1, 30)
         reply = Reply(body=pages.home_page(token, self.world.spec.key(), count), content_type=HTML)
-        if "msToken" not in request.cookies:
+        if "msToken" not in request.cookies and not self.extras:  # a strict site rotates it on every answer
             reply.headers["Set-Cookie"] = f"msToken={token}; Path=/; Max-Age=86400; SameSite=Lax"
         return reply
 

@@ -11,21 +11,20 @@ empty) answers on every API call and page once it made ``block_after`` of them.
 from __future__ import annotations
 
 import contextlib
-import sys
-import socket
+import re
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from http.cookies import SimpleCookie
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
-from sandbox import pages
+from sandbox import hostile, pages
+from sandbox.fault_kinds import API
 from sandbox.faults import Attempts, FaultPlan, SiteStats, request_key, uniform
 from sandbox.routes import HTML, JSON, STATUS_CAPTCHA, STATUS_GONE, STATUS_PRIVATE, Reply, Request, Routes, status_body
+from sandbox.server import SiteHandler, SiteServer
+from sandbox.strict import StrictMode
 from sandbox.world import World
 
 SERVER_ERRORS = (500, 502, 503, 504)
@@ -35,15 +34,18 @@ MALFORMED_AT = 0.6
 class Site:
     """A running (or ready) sandbox site over one world with one fault plan."""
 
-    def __init__(self, world: World, faults: FaultPlan | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, world: World, faults: FaultPlan | None = None, host: str = "127.0.0.1", port: int = 0,
+                 strict: StrictMode | None = None) -> None:
         self.world = world
         self.plan = faults or FaultPlan()
+        self.strict = strict or StrictMode()
+        self.sessions = hostile.SessionFaults()
         self._stats = SiteStats()
         self._attempts = Attempts()
-        self._server = _Server((host, port), self)
+        self._server = SiteServer((host, port), self)
         self.host, self.port = self._server.server_address[:2]
         self.base_url = f"http://{self.host}:{self.port}"
-        self.routes = Routes(world, self.base_url)
+        self.routes = Routes(world, self.base_url, extras=self.strict.enabled)
         self._thread: threading.Thread | None = None
 
     # ---- what tests and tools read ---------------------------------------------------------------
@@ -58,8 +60,22 @@ class Site:
         self._stats.reset()
 
     def unblock(self) -> None:
-        """Lifts every blocked session (their request counts start again from zero)."""
+        """Lifts every blocked session (their request counts start again from zero), overlays and stuck feeds."""
         self._attempts.unblock()
+        self.sessions.clear()
+
+    def set_faults(self, plan: FaultPlan) -> None:
+        """Serves from now on with ``plan`` (fault draws, sessions, feed positions and sticky faults start afresh)."""
+        self.plan = plan
+        self._attempts = Attempts()
+        self.sessions.clear()
+        self.routes.forget_positions()
+
+
+
+    def open_connections(self) -> int:
+        """Connections the site is serving or holding open right now."""
+        return self._server.open_connections()
 
     def count_answer(self, status: int, size: int) -> None:
         """Counts one response (the handler calls it once the headers are out)."""
@@ -104,11 +120,12 @@ class Site:
 
     # ---- answering -------------------------------------------------------------------------------
 
-    def answer(self, handler: _Handler, request: Request) -> None:
+    def answer(self, handler: SiteHandler, request: Request) -> None:
         """Routes one request, applying the blocked-session rule and the drawn fault."""
         if request.path.startswith("/__sandbox/"):
             return handler.send(self._admin(request), counted=False)
         started = time.perf_counter()
+        request.set_cookies = self.strict.cookies(request.cookies)
         route, found = self.routes.match(request.path)
         self._stats.request(route.name)
         try:
@@ -119,29 +136,70 @@ class Site:
             delayed = 0.0
         self._stats.busy(time.perf_counter() - started - delayed)
 
-    def _answer(self, handler: _Handler, request: Request, route, found) -> float:
+    def _answer(self, handler: SiteHandler, request: Request, route, found) -> float:
         """Answers; returns the seconds spent in an injected delay (not the site's own work)."""
         kind = None
         if route.fault_class is not None:
-            if route.fault_class != "media" and self._session_blocked(request):
-                self._stats.blocked()
-                handler.send(self._blocked_reply(route.fault_class))
+            refusal = self._refusal(request, route)
+            if refusal is not None:
+                handler.send(refusal)
                 return 0.0
             kind = self._inject(handler, request, route)
             if kind == "answered":
                 return 0.0
             if kind == "slow":
                 time.sleep(self.plan.slow_s)
-        reply = route.handler(request, found)
+        reply = self._sticky(request, route, kind, route.handler(request, found))
         if kind == "malformed":
             handler.send(_malformed(reply))
             return 0.0
-        handler.send(reply, truncate=kind == "truncated")
+        handler.send(self._marked(reply), truncate=kind == "truncated")
         if reply.commit is not None:
             reply.commit()
         return self.plan.slow_s if kind == "slow" else 0.0
 
-    def _inject(self, handler: _Handler, request: Request, route) -> str | None:
+    def _refusal(self, request: Request, route) -> Reply | None:
+        """What a refused session gets whatever it asks: blocked, overlaid, unsigned or automated."""
+        if route.fault_class == "media":
+            return None
+        if self.strict.refused(request.headers):
+            self._stats.fault("403")
+            return Reply(403, pages.error_page(403, "Forbidden"), HTML)
+        if route.fault_class != "home" and self._session_blocked(request):
+            self._stats.blocked()
+            return self._blocked_reply(route.fault_class)
+        if route.fault_class in API and self.sessions.overlaid(request.session):
+            self._stats.blocked()
+            return Reply(body=hostile.verify_json("overlay"))
+        if route.fault_class in API and self.strict.unsigned(request.query):
+            self._stats.fault("unsigned")
+            return Reply(body=b"")
+        return None
+
+    def _sticky(self, request: Request, route, kind: str | None, reply: Reply) -> Reply:
+        """Applies the faults that change the normal answer and are remembered: overlay, a stuck feed."""
+        if kind == "overlay":
+            # a first visit has no session yet: the overlay holds the one this answer hands out
+            token = reply.headers.get("Set-Cookie", "").split(";")[0].partition("msToken=")[2] or _page_token(reply.body)
+            self.sessions.overlay(token if request.session == "anonymous" and token else request.session)
+            return Reply(reply.status, hostile.with_overlay(reply.body), reply.content_type, reply.headers)
+        if route.name != "feed":
+            return reply
+        stuck = self.sessions.stick(request.session, reply.body) if kind == "repeat" else self.sessions.stuck(request.session)
+        if stuck is not None:
+            return Reply(body=stuck)
+        self.sessions.fed(request.session, reply.body)
+        return reply
+
+    def _marked(self, reply: Reply) -> Reply:
+        """A page tells its SDK whether the site is strict (``window.__sandboxSite``)."""
+        if reply.content_type != HTML or b"<head>" not in reply.body:
+            return reply
+        flags = orjson.dumps({"strict": self.strict.enabled, "refuse": self.strict.refuse_automation}).decode()
+        body = reply.body.replace(b"<head>", f"<head><script>window.__sandboxSite = {flags};</script>".encode(), 1)
+        return Reply(reply.status, body, reply.content_type, reply.headers, reply.file, reply.commit)
+
+    def _inject(self, handler: SiteHandler, request: Request, route) -> str | None:
         """Draws this request's fault; serves those that replace the answer (then returns ``answered``)."""
         key = request_key(request.path, request.query)
         attempt = self._attempts.next_attempt(key)
@@ -178,7 +236,17 @@ class Site:
     def _fault_reply(self, kind: str, route: str, fault_class: str, request: Request, key: str, attempt: int) -> Reply | None:
         """The answer that replaces the normal one, or None for faults that alter or delay it."""
         if kind == "429":
-            return Reply(429, pages.error_page(429, "Too Many Requests"), HTML)
+            return Reply(429, pages.error_page(429, "Too Many Requests"), HTML, {"Retry-After": f"{self.plan.retry_after_s:g}"})
+        if kind == "403":
+            return Reply(403, pages.error_page(403, "Forbidden"), HTML)
+        if kind in ("verify", "verify_html", "status0", "status_code0"):
+            return _soft_or_verify(kind, attempt)
+        if kind == "challenge":
+            return None if hostile.solved(request.cookies.get(hostile.CHALLENGE_COOKIE)) else Reply(body=hostile.challenge_page(), content_type=HTML)
+        if kind == "unsigned":
+            return Reply(body=b"") if StrictMode(enabled=True).unsigned(request.query) else None
+        if kind in ("10201", "10222"):
+            return self._status_reply(int(kind), route, request)
         if kind == "5xx":
             status = SERVER_ERRORS[int(uniform(self.plan.seed, key + "#5xx", attempt) * len(SERVER_ERRORS))]
             return Reply(status, pages.error_page(status, "Server Error"), HTML)
@@ -212,6 +280,21 @@ class Site:
         return Reply(body=orjson.dumps(self.stats))
 
 
+def _page_token(body: bytes) -> str:
+    """The msToken a page's script sets for a visitor without one."""
+    found = re.search(rb'msToken=([A-Za-z0-9_-]+);', body)
+    return found.group(1).decode() if found else ""
+
+
+def _soft_or_verify(kind: str, attempt: int) -> Reply:
+    """The verify JSON, the verify page, or a success code with nothing in it."""
+    if kind == "verify":
+        return Reply(body=hostile.verify_json(str(attempt), hostile.VERIFY_SUBTYPES[attempt % 3]))
+    if kind == "verify_html":
+        return Reply(body=hostile.verify_html(), content_type=HTML)
+    return Reply(body=hostile.status_only(snake=kind == "status_code0"))
+
+
 def _malformed(reply: Reply) -> Reply:
     """The normal answer with its JSON broken (cut short; in a page, the rehydration data)."""
     if reply.content_type == HTML:
@@ -224,147 +307,13 @@ def _malformed(reply: Reply) -> Reply:
 @contextlib.contextmanager
 def serve(world: World, faults: str | Mapping[str, float] | FaultPlan | None = None, fault_seed: int = 0,
           block_after: int | None = None, block_with: str = "captcha", slow_s: float = 1.5,
-          host: str = "127.0.0.1", port: int = 0) -> Iterator[Site]:
+          host: str = "127.0.0.1", port: int = 0, strict: bool = False, refuse_automation: bool = False,
+          retry_after_s: float = 1.0) -> Iterator[Site]:
     """Serves ``world`` on loopback (``port=0``: a free one) for the ``with`` block; faults by spec and seed."""
     plan = faults if isinstance(faults, FaultPlan) else FaultPlan.parse(
-        faults, seed=fault_seed, slow_s=slow_s, block_after=block_after, block_with=block_with)
-    site = Site(world, plan, host, port).start()
+        faults, seed=fault_seed, slow_s=slow_s, block_after=block_after, block_with=block_with, retry_after_s=retry_after_s)
+    site = Site(world, plan, host, port, StrictMode(strict, refuse_automation)).start()
     try:
         yield site
     finally:
         site.close()
-
-
-class _Server(ThreadingHTTPServer):
-    """A threading server that remembers its open connections, so closing it closes them too."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 256
-
-    def __init__(self, address: tuple[str, int], site: Site) -> None:
-        self.site = site
-        self._connections: set[socket.socket] = set()
-        self._guard = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def process_request(self, request, client_address) -> None:  # noqa: D102
-        with self._guard:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request) -> None:  # noqa: D102
-        with self._guard:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request, client_address) -> None:
-        """A client that hangs up mid-answer (a browser moving on, a cancelled download) is normal, not an error."""
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
-
-    def close_connections(self) -> None:
-        """Shuts down every connection still open (idle keep-alive ones included)."""
-        with self._guard:
-            open_now = list(self._connections)
-        for connection in open_now:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Parses requests and writes replies; the answers come from :class:`Site`."""
-
-    protocol_version = "HTTP/1.1"
-    # headers and body go out as separate writes: without this, Nagle + delayed ACK add 40 ms per answer
-    disable_nagle_algorithm = True
-    server_version = "sandbox"
-    sys_version = ""
-    timeout = 60
-    server: _Server
-
-    def do_GET(self) -> None:  # noqa: N802, D102
-        self._dispatch()
-
-    def do_POST(self) -> None:  # noqa: N802, D102
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        self._dispatch()
-
-    def do_HEAD(self) -> None:  # noqa: N802, D102
-        self._dispatch()
-
-    def do_OPTIONS(self) -> None:  # noqa: N802, D102
-        self.send(Reply(204, headers={"Access-Control-Allow-Methods": "GET, HEAD, POST, OPTIONS",
-                                      "Access-Control-Allow-Headers": "*", "Access-Control-Max-Age": "86400"}))
-
-    def _dispatch(self) -> None:
-        parts = urlsplit(self.path)
-        cookies = SimpleCookie()
-        with contextlib.suppress(Exception):
-            cookies.load(self.headers.get("Cookie", ""))
-        request = Request(self.command, parts.path, dict(parse_qsl(parts.query, keep_blank_values=True)),
-                          {k: m.value for k, m in cookies.items()})
-        self.server.site.answer(self, request)
-
-    def version_string(self) -> str:  # noqa: D102
-        return "sandbox"
-
-    def send(self, reply: Reply, truncate: bool = False, counted: bool = True) -> None:
-        """Writes ``reply`` (a file is sent with sendfile, honouring one byte range); ``truncate`` cuts it short."""
-        size = reply.file.stat().st_size if reply.file is not None else len(reply.body)
-        status, start, length = reply.status, 0, size
-        span = _byte_range(self.headers.get("Range"), size) if reply.file is not None and status == 200 else None
-        if span is not None:
-            status, (start, length) = 206, span
-        self.send_response(status)
-        self.send_header("Access-Control-Allow-Origin", "*")
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(length))
-        if span is not None:
-            self.send_header("Content-Range", f"bytes {start}-{start + length - 1}/{size}")
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if counted:
-            self.server.site.count_answer(status, length)
-        if self.command == "HEAD":
-            return
-        sent = int(length * 0.5) if truncate else length
-        if reply.file is not None and sent:
-            with reply.file.open("rb") as handle:
-                self.connection.sendfile(handle, start, sent)
-        elif sent:
-            self.wfile.write(reply.body[:sent])
-        if truncate:
-            self.drop()
-
-    def drop(self) -> None:
-        """Closes the connection without (the rest of) an answer."""
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, D102
-        return
-
-
-def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """``(start, length)`` of a single ``bytes=a-b`` range within ``size``, else None (the whole file)."""
-    if not header or not header.startswith("bytes=") or "," in header or size == 0:
-        return None
-    first, _, last = header[6:].strip().partition("-")
-    try:
-        if first == "":
-            start = max(size - int(last), 0)
-            end = size - 1
-        else:
-            start, end = int(first), min(int(last) if last else size - 1, size - 1)
-    except ValueError:
-        return None
-    if start > end or start >= size:
-        return None
-    return start, end - start + 1

@@ -79,7 +79,7 @@ class World:
             raise CurateError(f"hidden counts is a share from 0 to 1, not {hidden_counts}")
         spec = WorldSpec(videos, seed, preset, reference_date, planted_signal, hidden_counts)
         reference = pd.Timestamp(reference_date, tz="UTC")
-        authors = population.draw_authors(max(1, round(videos * 0.45)), seed, preset, reference, hidden_counts)
+        authors = population.draw_authors(population.author_count(videos), seed, preset, reference, hidden_counts)
         table = population.draw_videos(videos, seed, authors, preset, reference, planted_signal)
         table = table.join(population.draw_captions(table, authors, seed)).join(population.draw_states(videos, seed))
         table = _share_duplicate_media(table)

@@ -26,7 +26,8 @@ from core.records import ParsedItem
 from scrapers.frontier import Frontier, Member
 from scrapers.politeness import Politeness, RateLimiter, RetryPolicy
 from scrapers.sinks import EdgeRecord, Sink, Step
-from scrapers.source import Blocked, Page, Skip, Source, SourceError, TransientError, Withheld
+from scrapers.answers import blocked
+from scrapers.source import Blocked, Page, Skip, SoftBlocked, Source, SourceError, TransientError, Withheld
 
 #: related videos asked per request (the web app asks 16)
 RELATED_PAGE = 16
@@ -39,6 +40,8 @@ WITHHELD_ATTEMPTS = 3
 #: feed pages per request and consecutive feed pages with nothing new before seeding gives up
 FEED_PAGE = 30
 MAX_STALE_FEED_PAGES = 3
+#: the same feed page this many times more in a row is the feed's soft block (checked before staleness)
+MAX_FEED_REPEATS = 2
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,8 @@ class Crawler:
         self._retry = RetryPolicy(self.politeness, self._sleep, stop_requested)
         self._carried_retries = Counter(self.stats.retries)
         self._started = self._last_tick = clock()
+        self._last_feed_ids: list[str] = []
+        self._feed_repeats = 0
 
     def _timed_sleep(self, sleep: Callable[[float], None]) -> Callable[[float], None]:
         def timed(seconds: float) -> None:
@@ -158,7 +163,8 @@ class Crawler:
         status, reason = "failed", "unexpected error"
         try:
             status, reason = self._run()
-        except Blocked as exc:
+        except (Blocked, SoftBlocked) as exc:
+            # a soft block that outlasted its retries is a block too: never "failed", never "finished"
             status, reason = "blocked", str(exc)
         except TransientError as exc:
             status, reason = "failed", f"gave up after {self.politeness.attempts} attempts: {exc}"
@@ -208,6 +214,7 @@ class Crawler:
         cursor = self.progress.feed_cursor
         page = self._feed(cursor)
         self.stats.feed_pages += 1
+        self._check_repeats(page)
         want = min(self.params.seed, self.params.max_videos) - len(self.frontier)
         joined = self.frontier.admit([i.video.id for i in page.items], None, want)
         self.progress.stale_feed_pages = 0 if joined else self.progress.stale_feed_pages + 1
@@ -217,6 +224,14 @@ class Crawler:
             self.progress.phase = "expanding"
         ids = {m.video_id for m in joined}
         self._commit(Step(items=[i for i in page.items if i.video.id in ids], joined=joined))
+
+    def _check_repeats(self, page: Page) -> None:
+        """Stops the run when the feed keeps answering the very same page (a soft block, not the end)."""
+        ids = [i.video.id for i in page.items]
+        self._feed_repeats = self._feed_repeats + 1 if ids and ids == self._last_feed_ids else 0
+        self._last_feed_ids = ids
+        if self._feed_repeats >= MAX_FEED_REPEATS:
+            raise blocked("feed_repeats", "the For-You feed", f"{len(ids)} identical items {self._feed_repeats + 1} times")
 
     # -- expanding -----------------------------------------------------------------------------
 
@@ -242,6 +257,17 @@ class Crawler:
         self._commit(Step(items=members, joined=joined, edges=edges, expanded=vid))
 
     def _related_confirmed(self, vid: str) -> list[ParsedItem]:
+        """The related videos; a private or missing video is asked once more before it is skipped for good."""
+        try:
+            return self._related_withheld(vid)
+        except Withheld:
+            raise
+        except Skip:
+            # a skip changes the crawl's path for good: one stray answer must not (confirmed, counted)
+            self._retry.retries["confirm_skip"] += 1
+            return self._related_withheld(vid)
+
+    def _related_withheld(self, vid: str) -> list[ParsedItem]:
         """The related videos; a post that stays withheld is gone if the feed still answers, else a block."""
         withheld = Withheld(f"related of {vid}")
         for attempt in range(WITHHELD_ATTEMPTS):

@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_exponential_jitter
 
-from scrapers.source import RateLimited, TransientError
+from scrapers.answers import SOFT_BLOCK_ATTEMPTS
+from scrapers.source import RateLimited, SoftBlocked, TransientError
 
 T = TypeVar("T")
 
@@ -84,9 +85,10 @@ class RetryPolicy:
         self.retries: Counter[str] = Counter()
 
     def call(self, fn: Callable[[], T]) -> T:
-        """``fn()``, retried on TransientError; the last failure is re-raised when attempts run out."""
+        """``fn()``, retried on TransientError (a soft block at most ``SOFT_BLOCK_ATTEMPTS`` times in all);
+        the last failure is re-raised when attempts run out."""
         retrying = Retrying(
-            retry=retry_if_exception(lambda exc: isinstance(exc, TransientError) and not self._stop_requested()),
+            retry=self._retryable,
             stop=stop_after_attempt(self.politeness.attempts),
             wait=self._wait,
             before_sleep=self._count,
@@ -94,6 +96,14 @@ class RetryPolicy:
             reraise=True,
         )
         return retrying(fn)
+
+    def _retryable(self, state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        if not isinstance(exc, TransientError) or self._stop_requested():
+            return False
+        if isinstance(exc, SoftBlocked) and state.attempt_number >= SOFT_BLOCK_ATTEMPTS:
+            return False
+        return True
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

@@ -14,22 +14,28 @@ from typing import Any
 from core.errors import ParseError
 from core.records import AuthorRecord, ParsedItem
 from scrapers.parse import load_json, parse_feed, parse_item, read_video_page
+from scrapers.answers import blocked, check_body, check_status, check_verify, looks_like_html, soft_blocked
 from scrapers.payloads.feeds import status_code
-from scrapers.source import Blocked, NotFound, Page, SourceStats, TransientError, as_json_object, check_body, check_status
+from scrapers.source import NotFound, Page, SourceStats, TransientError, as_json_object
+
+#: what marks a captcha laid over a page that still carries its data
+OVERLAY_MARK = 'id="captcha-verify-container"'
 
 
 def page_from_body(body: bytes | str | dict[str, Any] | None, what: str, stats: SourceStats) -> Page:
-    """A feed or related answer → a Page; Blocked, TransientError or a Skip for what it says instead."""
-    if not isinstance(body, dict):
-        check_body(body, what)
+    """A feed or related answer → a Page; the exception its table entry calls for when it is not a list."""
+    data = body if isinstance(body, dict) else _json_object(body, what, stats)
+    check_verify(data, what)
     start = time.perf_counter()
     try:
-        feed = parse_feed(body)  # type: ignore[arg-type]
+        feed = parse_feed(data)
     except ParseError as exc:
         raise _parse_failure(exc, what) from None
     finally:
         stats.parse_s += time.perf_counter() - start
     check_status(feed.status_code, feed.status_msg, what)
+    if not feed.listed:
+        raise soft_blocked("soft_empty", what, "no itemList")
     return Page(items=feed.items, has_more=feed.has_more, cursor=feed.cursor, skipped=[e.reason for e in feed.skipped])
 
 
@@ -50,11 +56,13 @@ def item_from_page(html: str | None, what: str, stats: SourceStats) -> ParsedIte
     except ParseError as exc:
         if exc.reason == "no_page_data":
             # the real site serves a challenge page instead of the video page to clients it distrusts
-            raise Blocked(f"{what}: the page carries no video data (a challenge or captcha page)", reason="challenge") from None
+            raise blocked("challenge", what) from None
         raise _parse_failure(exc, what) from None
     finally:
         stats.parse_s += time.perf_counter() - start
     check_status(page.status_code, page.status_msg, what)
+    if OVERLAY_MARK in html:  # type: ignore[operator]
+        raise blocked("captcha_overlay", what)
     if page.item is None:
         raise NotFound(f"{what}: the page has no video", reason="not_found")
     return page.item
@@ -62,17 +70,18 @@ def item_from_page(html: str | None, what: str, stats: SourceStats) -> ParsedIte
 
 def _parse_failure(exc: ParseError, what: str) -> Exception:
     if exc.reason == "empty_body":
-        return Blocked(f"{what}: empty response body (the site is refusing this session)", reason="empty_body")
+        return soft_blocked("empty_body", what)
     return TransientError(f"{what}: {exc}", reason="malformed_json")
 
 
 def item_from_detail(body: bytes | str | dict[str, Any] | None, what: str, stats: SourceStats) -> ParsedItem:
     """An ``/api/item/detail/`` answer (``{itemInfo: {itemStruct}, statusCode}``) → its item."""
     data = _json_object(body, what, stats)
-    check_status(status_code(data.get("statusCode")), data.get("statusMsg"), what)
+    _check_answer(data, what)
     struct = (data.get("itemInfo") or {}).get("itemStruct") if isinstance(data.get("itemInfo"), dict) else None
     if not isinstance(struct, dict):
-        raise NotFound(f"{what}: the answer has no item", reason="not_found")
+        # a success code without the item is the site's soft block, not a missing video
+        raise soft_blocked("soft_empty", what, "no itemInfo")
     return _parsed(struct, what, stats)
 
 
@@ -99,14 +108,23 @@ def author_from_page(html_or_json: str | None, what: str, stats: SourceStats) ->
 def author_from_detail(body: bytes | str | dict[str, Any] | None, what: str, stats: SourceStats) -> AuthorRecord:
     """An ``/api/user/detail/`` answer (``{userInfo, statusCode}``) → its account."""
     data = _json_object(body, what, stats)
-    check_status(status_code(data.get("statusCode")), data.get("statusMsg"), what)
+    _check_answer(data, what)
+    if "userInfo" not in data:
+        raise soft_blocked("soft_empty", what, "no userInfo")
     return author_from_user_info(data.get("userInfo"), what, stats)
+
+
+def _check_answer(data: dict[str, Any], what: str) -> None:
+    check_verify(data, what)
+    check_status(status_code(data.get("statusCode", data.get("status_code"))), data.get("statusMsg"), what)
 
 
 def _json_object(body: bytes | str | dict[str, Any] | None, what: str, stats: SourceStats) -> dict[str, Any]:
     if isinstance(body, dict):
         return body
     check_body(body, what)
+    if looks_like_html(body):  # type: ignore[arg-type]
+        raise blocked("verify_page", what)
     start = time.perf_counter()
     try:
         return as_json_object(load_json(body), what)  # type: ignore[arg-type]

@@ -10,7 +10,6 @@ every backend alike.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -60,6 +59,16 @@ class RateLimited(TransientError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class SoftBlocked(TransientError):
+    """A 200-level refusal that often clears (an empty body, ``statusCode`` 0 without a list).
+
+    Raised by :mod:`scrapers.answers`; the engine retries it a few times
+    (``SOFT_BLOCK_ATTEMPTS``), then stops the run ``blocked`` with its message.
+    """
+
+    reason = "soft_block"
 
 
 class Unreachable(SourceError):
@@ -204,72 +213,6 @@ class Source(Protocol):
     def __enter__(self) -> Source: ...
 
     def __exit__(self, *exc: object) -> None: ...
-
-
-def check_status(status_code: int | None, status_msg: str | None, what: str) -> None:
-    """Raises the exception that a platform ``statusCode`` calls for; returns for 0 or no code.
-
-    ``what`` names the request for the message (``related of 123``). The codes are
-    the ones the platform sends and yt-dlp's TikTok extractor reads: 10000 captcha,
-    10216/10222 private post/account, 10204 withheld (see :class:`Withheld`). A code
-    we do not know is treated as a block: the real site answers bots with new codes.
-    """
-    if not status_code:
-        return
-    msg = f"{what}: statusCode {status_code}" + (f" ({status_msg})" if status_msg else "")
-    if status_code == STATUS_CAPTCHA:
-        raise Blocked(f"captcha required — {msg}", reason="captcha")
-    if status_code in (STATUS_PRIVATE, STATUS_PRIVATE_ACCOUNT):
-        raise Private(msg)
-    if status_code == STATUS_UNAVAILABLE:
-        raise Withheld(f"withheld (deleted, or this address is blocked) — {msg}")
-    raise Blocked(f"unexpected answer — {msg}", reason=f"status_{status_code}")
-
-
-def classify_http(status: int, what: str, headers: Mapping[str, str] | None = None) -> None:
-    """Raises the exception an HTTP status calls for; returns for 2xx/3xx."""
-    if status < 400:
-        return
-    if status == 429:
-        raise RateLimited(f"{what}: HTTP 429 too many requests", retry_after=_retry_after(headers))
-    if status >= 500 or status in (408, 425):
-        raise TransientError(f"{what}: HTTP {status}", reason=f"http_{status}")
-    if status == 404:
-        raise NotFound(f"{what}: HTTP 404", reason="not_found")
-    if status in (401, 403):
-        raise Blocked(f"{what}: HTTP {status}, the site refuses this session", reason=f"http_{status}")
-    raise TransientError(f"{what}: HTTP {status}", reason=f"http_{status}")
-
-
-def _retry_after(headers: Mapping[str, str] | None) -> float | None:
-    value = (headers or {}).get("retry-after") or (headers or {}).get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-#: transport messages that mean no network or no such host, across Chromium, urllib3 and the resolver
-UNREACHABLE_MARKERS = (
-    "err_name_not_resolved", "err_internet_disconnected", "err_address_unreachable", "err_name_resolution_failed",
-    "name or service not known", "failed to resolve", "temporary failure in name resolution", "network is unreachable",
-    "nodename nor servname",
-)
-
-
-def transport_error(message: str, what: str) -> SourceError:
-    """The exception for a failed transport: Unreachable for DNS and network-down, else a TransientError."""
-    lowered = message.lower()
-    if any(marker in lowered for marker in UNREACHABLE_MARKERS):
-        return Unreachable(f"{what}: the site cannot be reached ({message})")
-    reason = "timeout" if "timeout" in lowered or "timed out" in lowered else "connection"
-    return TransientError(f"{what}: {message}", reason=reason)
-
-
-def check_body(text: str | bytes | None, what: str) -> None:
-    """Raises ``Blocked`` for an empty body where JSON belongs (the platform's soft block)."""
-    if text is None or not str(text if isinstance(text, str) else text.decode(errors="replace")).strip():
-        raise Blocked(f"{what}: empty response body (the site is refusing this session)", reason="empty_body")
 
 
 def as_json_object(value: Any, what: str) -> dict[str, Any]:

@@ -42,7 +42,7 @@ def parse_duration(text: str | None) -> float | None:
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
 
 
-def build_source(name: str, base_url: str | None, secrets: SourceSecrets, timeout: float) -> Source:
+def build_source(name: str, base_url: str | None, secrets: SourceSecrets, timeout: float, headed: bool = False) -> Source:
     """The backend named by ``--source`` (the one place that picks a backend)."""
     if name == "tiktokapi":
         from scrapers.backends.tiktokapi import TikTokApiSource as cls
@@ -54,6 +54,10 @@ def build_source(name: str, base_url: str | None, secrets: SourceSecrets, timeou
         from scrapers.backends.ytdlp import YtdlpSource as cls
     else:
         raise ConfigError(f"--source {name!r}: choose one of {', '.join(SOURCES)}")
+    if headed and name == "ytdlp":
+        raise ConfigError("--headed: the ytdlp backend drives no browser; use --source playwright, selenium or tiktokapi")
+    if headed:
+        return cls(base_url=base_url, secrets=secrets, timeout=timeout, headed=True)
     return cls(base_url=base_url, secrets=secrets, timeout=timeout)
 
 
@@ -103,6 +107,7 @@ def crawl(
     source: str | None = typer.Option(None, "--source", help=f"Backend: {', '.join(SOURCES)}. Default: tiktokapi."),
     base_url: str | None = typer.Option(None, "--base-url", help="Crawl this site instead of https://www.tiktok.com (e.g. the sandbox)."),
     timeout: float | None = typer.Option(None, "--timeout", min=1, help="Seconds one request may take. Default: 30."),
+    headed: bool = typer.Option(False, "--headed", help="A visible browser (under Xvfb when there is no screen), for sites that refuse headless ones."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object with the summary."),
 ) -> None:
     """Crawl the For-You feed recursively into the catalog (the Viral Vision method).
@@ -129,7 +134,7 @@ def crawl(
     )
     budget = parse_duration(_option(context, "time_budget", time_budget))
     # the browser starts before a new run is recorded: a backend that cannot start leaves no run behind
-    with build_source(plan.source, plan.base_url, secrets, politeness.timeout) as src:
+    with build_source(plan.source, plan.base_url, secrets, politeness.timeout, headed) as src:
         record = plan.record or start_run(context.engine, plan.source, plan.base_url, plan.params, plan.options)
         with CrawlView(record, quiet=as_json) as view, GracefulStop() as stop:
             result = crawl_run(context.engine, record, src, politeness, budget, view.update, secrets.redact, stop.requested)

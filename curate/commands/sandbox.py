@@ -22,31 +22,34 @@ def serve_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
     videos: int = VIDEOS,
     seed: int = SEED,
-    faults: str = typer.Option("", "--faults", help="Injected faults as KIND:RATE,…: 429 5xx captcha empty ipblock private malformed slow drop truncated."),
+    faults: str = typer.Option("", "--faults", help="Injected faults as KIND:RATE,… or a profile (realistic); kinds: see docs/sandbox.md."),
     fault_seed: int = typer.Option(0, "--fault-seed", help="Seed of the fault draws."),
     block_after: int | None = typer.Option(None, "--block-after", help="Block a session (msToken) after this many API and page requests."),
     block_with: str = typer.Option("captcha", "--block-with", help="What a blocked session gets: captcha or empty."),
     slow_s: float = typer.Option(1.5, "--slow-seconds", help="Delay of a 'slow' fault."),
+    strict: bool = typer.Option(False, "--strict", help="Check what the real site checks: signed API calls, rotating msToken, ads and photo posts in lists."),
+    refuse_automation: bool = typer.Option(False, "--refuse-automation", help="With --strict: refuse HeadlessChrome and navigator.webdriver."),
     cache_dir: Path | None = CACHE,
     planted: bool = typer.Option(True, "--planted-signal/--no-planted-signal", help="Let content (category, sound, duration) shift engagement, as `curate synth --planted-signal` does."),
     hidden_counts: float = typer.Option(0.05, "--hidden-counts", min=0, max=1, help="Share of creators whose counts the site withholds (items without stats)."),
 ) -> None:
     """Serve a synthetic TikTok world on loopback until Ctrl-C: pages, API, media, injected faults.
 
-    Example:  curate sandbox serve --videos 1000 --faults "429:0.1,5xx:0.05" --fault-seed 3
+    Example:  curate sandbox serve --videos 1000 --strict --faults realistic --fault-seed 3
     """
     from sandbox import FaultPlan, Site, World
+    from sandbox.strict import StrictMode
 
     plan = FaultPlan.parse(faults, seed=fault_seed, slow_s=slow_s, block_after=block_after, block_with=block_with)
     world = World.build(videos=videos, seed=seed, cache_dir=cache_dir, planted_signal=planted, hidden_counts=hidden_counts)
     try:
-        site = Site(world, plan, host=host, port=port)
+        site = Site(world, plan, host=host, port=port, strict=StrictMode(strict, refuse_automation))
     except OSError as exc:
         from core.errors import CurateError
 
         raise CurateError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     console.print(f"sandbox {world.spec.key()} at [bold]{site.base_url}[/] — {len(world.feed):,} videos in the feed, "
-                  f"{len(world.authors):,} authors; faults: {plan.describe() or 'none'}", highlight=False)
+                  f"{len(world.authors):,} authors; faults: {plan.describe() or 'none'}" + ("; strict" if strict else ""), highlight=False)
     console.print(f"  try:  curate crawl --base-url {site.base_url} --seed 25 --fanout 5", highlight=False)
     console.print(f"  stats: {site.base_url}/__sandbox/stats   (Ctrl-C stops)", highlight=False)
     try:

@@ -59,3 +59,33 @@ function sandboxCard(item, e2e) {
   window.addEventListener("mousemove", ping, { passive: true });
   window.addEventListener("scroll", ping, { passive: true });
 })();
+// The page SDK double: like the real page's SDK it wraps fetch and appends what the site checks on API calls
+// (msToken, X-Bogus, X-Gnarly, device_id, odinId, WebIdLastTime: placeholders; a strict site checks presence).
+// A strict site that refuses automation gets no X-Gnarly from a browser whose navigator.webdriver is true.
+(function sdk() {
+  var site = window.__sandboxSite || {};
+  function stored(key, make) {
+    var value = null;
+    try { value = window.localStorage.getItem(key); } catch (e) {}
+    if (!value) { value = make(); try { window.localStorage.setItem(key, value); } catch (e) {} }
+    return value;
+  }
+  function digits(n) { var s = ""; while (s.length < n) s += Math.floor(Math.random() * 10); return "7" + s.slice(1); }
+  var deviceId = stored("sbx_device_id", function () { return digits(19); });
+  var odinId = stored("sbx_odin_id", function () { return digits(19); });
+  var webIdLastTime = stored("sbx_webid_time", function () { return String(Math.floor(Date.now() / 1000)); });
+  var realFetch = window.fetch.bind(window);
+  window.fetch = function (input, init) {
+    try {
+      var url = new URL(typeof input === "string" ? input : (input && input.url) || String(input), location.href);
+      if (url.origin === location.origin && url.pathname.indexOf("/api/") === 0 && url.pathname.indexOf("/api/web/") !== 0) {
+        var add = { msToken: sandboxToken(), device_id: deviceId, odinId: odinId, WebIdLastTime: webIdLastTime };
+        Object.keys(add).forEach(function (k) { if (!url.searchParams.get(k)) url.searchParams.set(k, add[k]); });
+        if (!url.searchParams.get("X-Bogus")) url.searchParams.set("X-Bogus", sandboxBogus(url.toString()));
+        if (!(site.refuse && navigator.webdriver)) url.searchParams.set("X-Gnarly", "Gn" + sandboxBogus("gnarly" + url.toString()));
+        input = typeof input === "string" ? url.toString() : new Request(url.toString(), input);
+      }
+    } catch (e) {}
+    return realFetch(input, init);
+  };
+})();

@@ -21,6 +21,8 @@ QUIET_FLAGS = (
     "--disable-quic",
     "--blink-settings=imagesEnabled=false",
     "--mute-audio",
+    # navigator.webdriver stays false, as in a person's browser (sites refuse automation by it)
+    "--disable-blink-features=AutomationControlled",
 )
 #: media the crawl never needs the browser to load
 BLOCKED_URLS = ("*.mp4", "*.webm", "*.m3u8", "*.jpg", "*.jpeg", "*.png", "*.webp", "*.gif", "*/media/*", "*video/tos/*")
@@ -29,6 +31,18 @@ FEED_PATH = "/api/recommend/item_list/"
 RELATED_PATH = "/api/related/item_list/"
 DETAIL_PATH = "/api/item/detail/"
 USER_PATH = "/api/user/detail/"
+#: the home page's feed scrolls inside this container, not the window; a sign-in modal may cover it
+FEED_CONTAINER = "#column-list-container"
+CLOSE_MODAL = '[data-e2e="modal-close-inner-button"]'
+#: true once the feed container is scrolled near its end (the page then asks for more)
+FEED_NEAR_END = ("(() => { const c = document.querySelector('#column-list-container');"
+                 " return !c || c.scrollTop + c.clientHeight >= c.scrollHeight - 1000; })()")
+#: wheel steps (pixels, at most how many) a person's scroll to the end of the loaded feed takes
+WHEEL_STEP, WHEEL_STEPS = 2400, 60
+#: true for an empty document (the browser's rendering of an empty 200 body)
+EMPTY_DOCUMENT = "(() => document.documentElement.outerHTML === '<html><head></head><body></body></html>')()"
+#: longest wait for a challenge page to run its script and reload into the real page
+CHALLENGE_WAIT_S = 15.0
 
 
 def chromium_path() -> str:
@@ -95,9 +109,12 @@ class SiteClient:
     """What every backend keeps: the site it talks to (the real one unless a base URL is given), the
     secrets it may send, its request timeout and its counters."""
 
-    def __init__(self, base_url: str | None = None, secrets: SourceSecrets | None = None, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str | None = None, secrets: SourceSecrets | None = None, timeout: float = 30.0,
+                 headed: bool = False) -> None:
         self.base_url = base_url
         self.site = site_of(base_url)
         self.secrets = secrets or SourceSecrets()
         self.timeout = timeout
+        #: a visible browser (under Xvfb when the machine has no screen), for sites that refuse headless ones
+        self.headed = headed
         self.stats = SourceStats()

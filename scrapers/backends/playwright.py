@@ -16,17 +16,20 @@ from collections.abc import Callable
 from typing import Any
 
 from core.records import AuthorRecord, ParsedItem
+from scrapers.answers import blocked, soft_blocked
 from scrapers.backends.browser import (
-    SiteClient,
+    CHALLENGE_WAIT_S, CLOSE_MODAL, EMPTY_DOCUMENT, FEED_CONTAINER, FEED_NEAR_END, WHEEL_STEP, WHEEL_STEPS, SiteClient,
     BLOCKED_URLS, FEED_PATH, QUIET_FLAGS, RELATED_PATH, chromium_path, cookie_pairs, playwright_proxy, video_page_url,
 )
+from scrapers.backends.display import VirtualDisplay
 from scrapers.responses import as_page, author_from_page, item_from_page, page_from_body
+from scrapers.answers import classify_http, transport_error
 from scrapers.source import (
-    BackendUnavailable, Blocked, Page, SourceError, SourceSecrets, TransientError, classify_http, transport_error,
+    BackendUnavailable, Page, SourceError, SourceSecrets, TransientError,
 )
 
 UNIVERSAL_TEXT = "() => { const s = document.getElementById('__UNIVERSAL_DATA_FOR_REHYDRATION__'); return s ? s.textContent : null; }"
-SCROLL_TO_END = "() => window.scrollTo(0, document.body.scrollHeight)"
+UNIVERSAL_SELECTOR = "#__UNIVERSAL_DATA_FOR_REHYDRATION__"
 
 
 class PlaywrightSource(SiteClient):
@@ -34,8 +37,9 @@ class PlaywrightSource(SiteClient):
 
     name = "playwright"
 
-    def __init__(self, base_url: str | None = None, secrets: SourceSecrets | None = None, timeout: float = 30.0) -> None:
-        super().__init__(base_url, secrets, timeout)
+    def __init__(self, base_url: str | None = None, secrets: SourceSecrets | None = None, timeout: float = 30.0,
+                 headed: bool = False) -> None:
+        super().__init__(base_url, secrets, timeout, headed)
         self.timeout_ms = timeout * 1000
         self._handles: dict[str, str] = {}
         self._on_home = False
@@ -49,6 +53,7 @@ class PlaywrightSource(SiteClient):
         except ImportError as exc:
             raise BackendUnavailable(f"playwright is not installed ({exc}): pip install playwright") from None
         self._errors: tuple[type[BaseException], ...] = (PlaywrightError,)
+        self._display = VirtualDisplay().__enter__() if self.headed else None
         self._pw = sync_playwright().start()
         try:
             self._open()
@@ -58,7 +63,9 @@ class PlaywrightSource(SiteClient):
         return self
 
     def _open(self) -> None:
-        args = {"executable_path": chromium_path(), "headless": True, "args": list(QUIET_FLAGS)}
+        args = {"executable_path": chromium_path(), "headless": not self.headed, "args": list(QUIET_FLAGS)}
+        if self._display is not None:
+            args["env"] = self._display.env()
         self._browser = self._pw.chromium.launch(**args, proxy=playwright_proxy(self.secrets.proxy))
         self._context = self._browser.new_context(locale="en-US")
         cookies = [{"name": n, "value": v, "url": self.site + "/"} for n, v in cookie_pairs(self.secrets)]
@@ -80,6 +87,9 @@ class PlaywrightSource(SiteClient):
             with contextlib.suppress(Exception):
                 self._pw.stop()
             self._pw = None
+        if getattr(self, "_display", None) is not None:
+            self._display.__exit__()
+            self._display = None
 
     # -- the protocol ----------------------------------------------------------------------------
 
@@ -90,7 +100,7 @@ class PlaywrightSource(SiteClient):
             body = self._navigate(self.site + "/", what, wait_for=FEED_PATH)
             self._on_home = True
         else:
-            body = self._capture(FEED_PATH, what, lambda: self._page.evaluate(SCROLL_TO_END))
+            body = self._capture(FEED_PATH, what, self._scroll_feed)
         return self._remember(page_from_body(body, what, self.stats))
 
     def related(self, video_id: str, count: int, cursor: str | int | None = None) -> Page:
@@ -106,13 +116,13 @@ class PlaywrightSource(SiteClient):
         """The item a video page embeds."""
         what = f"video {video_id}"
         self._navigate(video_page_url(self.site, video_id, handle or self._handles.get(video_id)), what)
-        return item_from_page(as_page(self._evaluate(UNIVERSAL_TEXT, what)), what, self.stats)
+        return item_from_page(as_page(self._page_data(what)), what, self.stats)
 
     def author(self, handle: str) -> AuthorRecord:
         """The account a profile page embeds."""
         what = f"author {handle}"
         self._navigate(f"{self.site}/@{handle}", what)
-        return author_from_page(self._evaluate(UNIVERSAL_TEXT, what), what, self.stats)
+        return author_from_page(self._page_data(what), what, self.stats)
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -125,19 +135,51 @@ class PlaywrightSource(SiteClient):
 
     def _after_goto(self, url: str, what: str, check_page: bool) -> None:
         self._goto(url, what)
-        universal = self._evaluate(UNIVERSAL_TEXT, what)
-        if universal is None:
-            raise Blocked(f"{what}: the page carries no data (a challenge or captcha page)", reason="challenge")
+        universal = self._page_data(what)
         if check_page:
             # a private or deleted video's page fetches nothing: say why instead of waiting
             item = item_from_page(as_page(universal), what, self.stats)
             self._handles[item.video.id] = item.video.author_handle or "_"
+
+    def _page_data(self, what: str) -> str:
+        """The page's rehydration JSON; a page without it may be a challenge that reloads itself: wait for that."""
+        if self._evaluate(EMPTY_DOCUMENT, what):
+            raise soft_blocked("empty_body", what)
+        universal = self._evaluate(UNIVERSAL_TEXT, what)
+        if universal is not None:
+            return universal
+        try:
+            self._page.wait_for_selector(UNIVERSAL_SELECTOR, state="attached", timeout=CHALLENGE_WAIT_S * 1000)
+            self._page.wait_for_load_state("domcontentloaded")
+            universal = self._evaluate(UNIVERSAL_TEXT, what)
+        except self._errors:
+            universal = None
+        if universal is None:
+            raise blocked("challenge", what)
+        return universal
+
+    def _scroll_feed(self) -> None:
+        """Scrolls the feed the way a person does: closes a sign-in modal, then wheels over the feed container."""
+        page = self._page
+        close = page.locator(CLOSE_MODAL)
+        if close.count():
+            close.first.click()
+        box = page.locator(FEED_CONTAINER).bounding_box()
+        if box is None:
+            raise TransientError("the For-You feed: the home page has no feed container", reason="no_feed_container")
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        for _ in range(WHEEL_STEPS):
+            page.mouse.wheel(0, WHEEL_STEP)
+            if page.evaluate(FEED_NEAR_END):
+                return
 
     def _goto(self, url: str, what: str) -> None:
         self.stats.requests += 1
         try:
             response = self._page.goto(url, wait_until="domcontentloaded")
         except self._errors as exc:
+            if "interrupted by another navigation" in str(exc):
+                return  # a challenge page reloading itself: _page_data waits for the real page
             raise self._transient(exc, what) from None
         if response is not None:
             classify_http(response.status, what, response.headers)

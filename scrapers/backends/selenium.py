@@ -16,17 +16,19 @@ from typing import Any
 import orjson
 
 from core.records import AuthorRecord, ParsedItem
+from scrapers.answers import blocked, soft_blocked
 from scrapers.backends.browser import (
-    SiteClient,
+    CHALLENGE_WAIT_S, CLOSE_MODAL, EMPTY_DOCUMENT, FEED_CONTAINER, FEED_NEAR_END, WHEEL_STEP, WHEEL_STEPS, SiteClient,
     BLOCKED_URLS, FEED_PATH, QUIET_FLAGS, RELATED_PATH, chromedriver_path, chromium_path, cookie_pairs, playwright_proxy, video_page_url,
 )
+from scrapers.backends.display import VirtualDisplay
 from scrapers.responses import as_page, author_from_page, item_from_page, page_from_body
+from scrapers.answers import classify_http, transport_error
 from scrapers.source import (
-    BackendUnavailable, Blocked, Page, SourceSecrets, TransientError, classify_http, transport_error,
+    BackendUnavailable, Page, SourceSecrets, TransientError,
 )
 
 UNIVERSAL_TEXT = "const s = document.getElementById('__UNIVERSAL_DATA_FOR_REHYDRATION__'); return s ? s.textContent : null;"
-SCROLL_TO_END = "window.scrollTo(0, document.body.scrollHeight);"
 POLL_S = 0.003
 
 
@@ -75,8 +77,9 @@ class SeleniumSource(SiteClient):
 
     name = "selenium"
 
-    def __init__(self, base_url: str | None = None, secrets: SourceSecrets | None = None, timeout: float = 30.0) -> None:
-        super().__init__(base_url, secrets, timeout)
+    def __init__(self, base_url: str | None = None, secrets: SourceSecrets | None = None, timeout: float = 30.0,
+                 headed: bool = False) -> None:
+        super().__init__(base_url, secrets, timeout, headed)
         self._handles: dict[str, str] = {}
         self._on_home = False
 
@@ -88,8 +91,10 @@ class SeleniumSource(SiteClient):
         except ImportError as exc:
             raise BackendUnavailable(f"selenium is not installed ({exc}): pip install selenium") from None
         self._errors: tuple[type[BaseException], ...] = (WebDriverException,)
+        self._display = VirtualDisplay().__enter__() if self.headed else None
+        env = self._display.env() if self._display is not None else None
         try:
-            self._driver = webdriver.Chrome(service=Service(chromedriver_path()), options=self._options(webdriver))
+            self._driver = webdriver.Chrome(service=Service(chromedriver_path(), env=env), options=self._options(webdriver))
         except WebDriverException as exc:
             raise BackendUnavailable(f"ChromeDriver did not start: {self.secrets.redact(str(exc.msg or exc).splitlines()[0])}") from None
         self._driver.set_page_load_timeout(self.timeout)
@@ -103,7 +108,7 @@ class SeleniumSource(SiteClient):
     def _options(self, webdriver: Any) -> Any:
         options = webdriver.ChromeOptions()
         options.binary_location = chromium_path()
-        for flag in ("--headless=new", "--no-sandbox", *QUIET_FLAGS):
+        for flag in (*(() if self.headed else ("--headless=new",)), "--no-sandbox", *QUIET_FLAGS):
             options.add_argument(flag)
         proxy = playwright_proxy(self.secrets.proxy)
         if proxy is not None:
@@ -122,6 +127,9 @@ class SeleniumSource(SiteClient):
             with contextlib.suppress(Exception):
                 driver.quit()
             self._driver = None
+        if getattr(self, "_display", None) is not None:
+            self._display.__exit__()
+            self._display = None
 
     # -- the protocol ----------------------------------------------------------------------------
 
@@ -133,7 +141,7 @@ class SeleniumSource(SiteClient):
             self._open(self.site + "/", what)
             self._on_home = True
         else:
-            self._call(lambda: self._driver.execute_script(SCROLL_TO_END), what)
+            self._call(self._scroll_feed, what)
         return self._remember(page_from_body(self._body_of(FEED_PATH, what), what, self.stats))
 
     def related(self, video_id: str, count: int, cursor: str | int | None = None) -> Page:
@@ -170,10 +178,38 @@ class SeleniumSource(SiteClient):
         if document.get("failed"):
             raise transport_error(document["failed"], what)
         classify_http(document.get("status", 200), what, document.get("headers"))
-        universal = self._call(lambda: self._driver.execute_script(UNIVERSAL_TEXT), what)
-        if universal is None:
-            raise Blocked(f"{what}: the page carries no data (a challenge or captcha page)", reason="challenge")
-        return universal
+        return self._page_data(what)
+
+    def _page_data(self, what: str) -> str:
+        """The page's rehydration JSON; a page without it may be a challenge that reloads itself: wait for that."""
+        if self._call(lambda: self._driver.execute_script(f"return {EMPTY_DOCUMENT};"), what):
+            raise soft_blocked("empty_body", what)
+        deadline = time.monotonic() + CHALLENGE_WAIT_S
+        while True:
+            try:
+                universal = self._driver.execute_script(UNIVERSAL_TEXT)
+            except self._errors:
+                universal = None  # the page is reloading
+            if universal is not None:
+                return universal
+            if time.monotonic() > deadline:
+                raise blocked("challenge", what)
+            time.sleep(POLL_S * 10)
+
+    def _scroll_feed(self) -> None:
+        """Scrolls the feed the way a person does: closes a sign-in modal, then wheels over the feed container."""
+        from selenium.webdriver import ActionChains
+        from selenium.webdriver.common.actions.wheel_input import ScrollOrigin
+        from selenium.webdriver.common.by import By
+
+        for button in self._driver.find_elements(By.CSS_SELECTOR, CLOSE_MODAL):
+            if button.is_displayed():
+                button.click()
+        container = self._driver.find_element(By.CSS_SELECTOR, FEED_CONTAINER)
+        for _ in range(WHEEL_STEPS):
+            ActionChains(self._driver).scroll_from_origin(ScrollOrigin.from_element(container), 0, WHEEL_STEP).perform()
+            if self._driver.execute_script(f"return {FEED_NEAR_END};"):
+                return
 
     def _body_of(self, path: str, what: str) -> str:
         """The body of the page's finished request to ``path``."""

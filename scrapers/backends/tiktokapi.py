@@ -5,8 +5,11 @@ and runs the call as a ``fetch()`` there, with the page's cookies (msToken). We
 start its session on Debian's Chromium through ``browser_context_factory`` and
 ``page_factory``; with ``--base-url`` the context routes every
 ``https://www.tiktok.com/**`` request to that site, so TikTokApi runs unchanged
-against the sandbox. The route also records each answer's HTTP status, which
-TikTokApi's fetch script drops, so that a 429 is told from a 503 or a cut line.
+against the sandbox. The page's own responses are listened to (``page.on("response")``,
+on the real site as on the sandbox) for each answer's HTTP status and headers,
+which TikTokApi's fetch script drops, so that a 429 (with its ``Retry-After``) is
+told from a 503, a 403 or a cut line. Handing TikTokApi our page factory skips
+its stealth patches, so the factory applies them itself.
 
 The feed comes from ``api.trending.videos``; related videos from one
 ``/api/related/item_list/`` call per page, bounded by ``hasMore`` and the crawl's
@@ -22,14 +25,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from core.records import AuthorRecord, ParsedItem
+from scrapers.backends.display import VirtualDisplay
 from scrapers.backends.browser import (
     SiteClient,
     BLOCKED_URLS, DETAIL_PATH, FEED_PATH, QUIET_FLAGS, RELATED_PATH, USER_PATH, chromium_path, cookie_pairs, playwright_proxy,
 )
 from scrapers.responses import author_from_detail, item_from_detail, page_from_body
+from scrapers.answers import blocked, classify_http, looks_like_html, soft_blocked, transport_error
 from scrapers.source import (
-    REAL_SITE, BackendUnavailable, Blocked, Page, SourceSecrets, TransientError, as_json_object, classify_http,
-    transport_error,
+    REAL_SITE, BackendUnavailable, Page, SourceError, SourceSecrets, TransientError, as_json_object,
 )
 
 API = REAL_SITE + "/api"
@@ -42,12 +46,14 @@ class TikTokApiSource(SiteClient):
 
     name = "tiktokapi"
 
-    def __init__(self, base_url: str | None = None, secrets: SourceSecrets | None = None, timeout: float = 30.0) -> None:
-        super().__init__(base_url, secrets, timeout)
+    def __init__(self, base_url: str | None = None, secrets: SourceSecrets | None = None, timeout: float = 30.0,
+                 headed: bool = False) -> None:
+        super().__init__(base_url, secrets, timeout, headed)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._api: Any = None
         #: HTTP status of the routed answers by path, newest last (TikTokApi's fetch keeps only the text)
         self._answers: list[tuple[str, int, dict[str, str]]] = []
+        self._home_status: int | None = None
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -56,6 +62,7 @@ class TikTokApiSource(SiteClient):
             from TikTokApi import TikTokApi
         except ImportError as exc:
             raise BackendUnavailable(f"TikTokApi is not installed ({exc}): pip install TikTokApi") from None
+        self._display = VirtualDisplay().__enter__() if self.headed else None
         self._loop = asyncio.new_event_loop()
         self._api = _bounded_api_class(TikTokApi)(logging_level=logging.CRITICAL + 10)
         try:
@@ -81,11 +88,18 @@ class TikTokApiSource(SiteClient):
             timeout=int(self.timeout * 1000),
             enable_session_recovery=False,
         )
+        if self._home_status is not None and self._home_status >= 400:
+            try:
+                classify_http(self._home_status, f"TikTokApi's session page on {self.site}")
+            except SourceError as exc:
+                raise BackendUnavailable(str(exc)) from None
         if not self._api.sessions or self._api.sessions[0].headers is None:
             raise BackendUnavailable(f"TikTokApi's session on {self.site} got no request headers (the home page fired no request)")
 
     async def _new_context(self, playwright: Any) -> Any:
-        args = {"executable_path": chromium_path(), "headless": True, "args": list(QUIET_FLAGS)}
+        args = {"executable_path": chromium_path(), "headless": not self.headed, "args": list(QUIET_FLAGS)}
+        if self._display is not None:
+            args["env"] = self._display.env()
         self._browser = await playwright.chromium.launch(**args, proxy=playwright_proxy(self.secrets.proxy))
         context = await self._browser.new_context(locale="en-US")
         cookies = [{"name": n, "value": v, "url": REAL_SITE + "/"} for n, v in cookie_pairs(self.secrets)]
@@ -96,26 +110,36 @@ class TikTokApiSource(SiteClient):
         return context
 
     async def _new_page(self, context: Any) -> Any:
+        from TikTokApi.stealth import stealth_async
+
         page = await context.new_page()
+        # TikTokApi applies its stealth patches only to pages it makes itself
+        await stealth_async(page)
+        page.on("response", self._on_response)
         cdp = await context.new_cdp_session(page)
         await cdp.send("Network.enable")
         await cdp.send("Network.setBlockedURLs", {"urls": list(BLOCKED_URLS)})
         self.stats.requests += 1
-        await page.goto(REAL_SITE + "/", wait_until="domcontentloaded")
+        response = await page.goto(REAL_SITE + "/", wait_until="domcontentloaded")
+        self._home_status = response.status if response is not None else None
         return page
 
+    def _on_response(self, response: Any) -> None:
+        """Notes the HTTP status and headers of every API answer the page receives (real site or not)."""
+        path = urlsplit(response.url).path
+        if path.startswith("/api/"):
+            self._answers.append((path, response.status, dict(response.headers)))
+
     async def _reroute(self, route: Any) -> None:
-        """Answers a www.tiktok.com request from the base URL, noting its HTTP status."""
+        """Answers a www.tiktok.com request from the base URL (a dropped connection: status 599)."""
         request = route.request
         parts = urlsplit(request.url)
         target = self.site + parts.path + (f"?{parts.query}" if parts.query else "")
         try:
             response = await route.fetch(url=target, timeout=self.timeout * 1000, max_redirects=5)
         except Exception:  # noqa: BLE001 - a dropped connection: answer so that the page's fetch settles
-            self._answers.append((parts.path, DROPPED, {}))
             await route.fulfill(status=DROPPED, body="", headers={"access-control-allow-origin": "*"})
             return
-        self._answers.append((parts.path, response.status, response.headers))
         await route.fulfill(response=response)
 
     def __exit__(self, *exc: object) -> None:
@@ -129,6 +153,9 @@ class TikTokApiSource(SiteClient):
         finally:
             self._loop.close()
             self._loop = None
+            if self._display is not None:
+                self._display.__exit__()
+                self._display = None
 
     def _run(self, coro: Any) -> Any:
         return self._loop.run_until_complete(coro)  # type: ignore[union-attr]
@@ -184,20 +211,29 @@ class TikTokApiSource(SiteClient):
         self._answers.clear()
         self._api.request_count = 0
         self._api.last_response = None
+        self._api.last_text = None
         self.stats.requests += 1
         try:
             data = self._run(coro)
-            failure: Exception | None = None
         except (EmptyResponseException, InvalidJSONException) as exc:
-            data, failure = None, exc
+            self._explain(path, what)
+            if isinstance(exc, EmptyResponseException):
+                raise soft_blocked("empty_body", what) from None
+            raise TransientError(f"{what}: the answer is not JSON", reason="malformed_json") from None
         except Exception as exc:  # noqa: BLE001 - TikTokApi and playwright raise bare Exceptions
+            self._explain(path, what)
             raise transport_error(self.secrets.redact(str(exc).splitlines()[0] if str(exc) else repr(exc)), what) from None
         self._check_status(path, what)
-        if isinstance(failure, EmptyResponseException):
-            raise Blocked(f"{what}: empty response body (the site is refusing this session)", reason="empty_body")
-        if failure is not None or data is None:
+        if data is None:
             raise TransientError(f"{what}: the answer is not JSON", reason="malformed_json")
         return as_json_object(data, what)
+
+    def _explain(self, path: str, what: str) -> None:
+        """When the library failed on an answer, raises what the answer itself says: its HTTP status, or a
+        verify page where JSON belongs (TikTokApi keeps neither)."""
+        self._check_status(path, what)
+        if looks_like_html(self._api.last_text or ""):
+            raise blocked("verify_page", what)
 
     def _check_status(self, path: str, what: str) -> None:
         answers = [a for a in self._answers if a[0].rstrip("/") == path.rstrip("/")]
@@ -220,6 +256,8 @@ def _bounded_api_class(base: type) -> type:
         """TikTokApi with one try per request and a per-call request cap."""
 
         last_response: Any = None
+        #: the raw text of the last in-page fetch (an HTML verify page is not cut JSON)
+        last_text: str | None = None
         request_count = 0
         max_requests: int | None = None
 
@@ -232,5 +270,12 @@ def _bounded_api_class(base: type) -> type:
             data = await super().make_request(url, headers=headers, params=params or {}, **kwargs)
             self.last_response = data
             return data
+
+        async def run_fetch_script(self, url: str, headers: dict, **kwargs: Any) -> Any:
+            """TikTokApi's in-page fetch; its raw text kept."""
+            self.last_text = None
+            result = await super().run_fetch_script(url, headers, **kwargs)
+            self.last_text = result if isinstance(result, str) else None
+            return result
 
     return BoundedTikTokApi

@@ -22,9 +22,9 @@ from core.records import AuthorRecord, ParsedItem
 from scrapers.backends.browser import FEED_PATH, RELATED_PATH, USER_PATH, SiteClient, cookie_pairs, video_page_url
 from scrapers.parse import parse_item
 from scrapers.responses import author_from_detail, page_from_body
+from scrapers.answers import classify_http, transport_error
 from scrapers.source import (
-    REAL_SITE, BackendUnavailable, NotFound, Page, Private, TransientError, Withheld, classify_http,
-    transport_error,
+    REAL_SITE, BackendUnavailable, NotFound, Page, Private, TransientError, Withheld,
 )
 
 #: query parameters the web app sends with every API call

@@ -30,6 +30,8 @@ class FeedPage:
     cursor: str | int | None = None
     status_code: int | None = None
     status_msg: str | None = None
+    #: whether the answer carried an item list at all (``statusCode`` 0 without one is a soft block)
+    listed: bool = False
 
 
 def load_json(body: bytes | str) -> Any:
@@ -53,10 +55,21 @@ def parse_items(objs: Any, source_format: str | None = None) -> FeedPage:
     page = FeedPage()
     for payload in objs if isinstance(objs, list) else ():
         try:
+            _refuse_non_video(payload)
             page.items.append(parse_item(payload, source_format))
         except ParseError as exc:
             page.skipped.append(exc)
     return page
+
+
+def _refuse_non_video(payload: Any) -> None:
+    """Ads and photo posts ride in feeds like videos; a video dataset keeps neither (counted by reason)."""
+    if not isinstance(payload, dict):
+        return
+    if payload.get("isAd") is True:
+        raise ParseError("ad")
+    if isinstance(payload.get("imagePost"), dict) and not (payload.get("video") or {}).get("playAddr"):
+        raise ParseError("photo_post")
 
 
 def parse_feed(body: bytes | str | dict[str, Any]) -> FeedPage:
@@ -68,7 +81,9 @@ def parse_feed(body: bytes | str | dict[str, Any]) -> FeedPage:
     data = load_json(body) if isinstance(body, bytes | bytearray | str) else body
     if not isinstance(data, dict):
         raise ParseError("not_a_feed", type(data).__name__)
-    page = parse_items(next((data[k] for k in ITEM_LIST_KEYS if isinstance(data.get(k), list)), None))
+    listed = next((data[k] for k in ITEM_LIST_KEYS if isinstance(data.get(k), list)), None)
+    page = parse_items(listed)
+    page.listed = listed is not None
     page.has_more = _truthy(data.get("hasMore", data.get("has_more")))
     page.cursor = _cursor(data.get("cursor", data.get("maxCursor")))
     page.status_code = status_code(data.get("statusCode", data.get("status_code")))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -38,12 +42,41 @@ def test_the_home_page_fetches_the_feed_itself_and_sets_the_token_cookie(browser
     cookies = {c["name"]: c["value"] for c in context.cookies()}
     assert cookies.get("msToken", "").startswith("sbx")
     assert page.evaluate("window.byted_acrawler.frontierSign('/api/x?a=1')")["X-Bogus"].startswith("DFSzsw")
-    # scrolling to the end of the list fetches the next page, as on the platform
+    # scrolling to the end of the list fetches the next page, as on the platform: inside the feed's container
     page.wait_for_function("window.__sandbox.pages >= 1")
+    assert page.evaluate("() => { window.scrollTo(0, 1e6); return window.scrollY; }") == 0, "the window never scrolls"
+    box = page.locator("#column-list-container").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     with page.expect_response(lambda r: "/api/recommend/item_list/" in r.url) as second:
         page.mouse.wheel(0, 40_000)
     assert [i["id"] for i in second.value.json()["itemList"]] == world.items[16:32]
     context.close()
+
+
+def test_a_strict_home_page_signs_its_calls_rotates_the_token_and_asks_to_sign_in(browser, world):
+    from sandbox import serve
+    from sandbox.strict import SIGNED_PARAMS
+
+    with serve(world, strict=True) as strict:
+        context = browser.new_context()
+        page = context.new_page()
+        with page.expect_response(lambda r: "/api/recommend/item_list/" in r.url) as feed:
+            page.goto(strict.base_url + "/")
+        query = dict(parse_qsl(urlsplit(feed.value.url).query))
+        assert all(query.get(name) for name in SIGNED_PARAMS), query
+        assert feed.value.json()["itemList"] and strict.stats["faults"].get("unsigned", 0) == 0
+        token = {c["name"]: c["value"] for c in context.cookies()}["msToken"]
+        assert token != query["msToken"] or feed.value.headers.get("set-cookie"), "the answer rotates msToken"
+        page.wait_for_function("window.__sandbox.pages >= 1")
+        box = page.locator("#column-list-container").bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        with page.expect_response(lambda r: "/api/recommend/item_list/" in r.url):
+            page.mouse.wheel(0, 40_000)
+        page.wait_for_selector('[data-e2e="login-modal"]')  # after the second page, as the real site does
+        # any fetch the page runs (TikTokApi's too) is signed by the SDK; a plain HTTP call is not, and gets an empty 200
+        assert page.evaluate("fetch('/api/item/detail/?itemId=1', {}).then(r => r.text())") != ""
+        context.close()
+        assert httpx.get(strict.base_url + "/api/recommend/item_list/", params={"count": 3}).content == b""
 
 
 def test_a_video_page_fetches_its_related_videos(browser, site, world):

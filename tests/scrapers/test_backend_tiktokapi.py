@@ -12,7 +12,9 @@ import asyncio
 import json
 import threading
 import time
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -28,6 +30,8 @@ class EndlessRelated:
 
     def __init__(self, upstream: str) -> None:
         self.related_requests = 0
+        #: related requests by the video they ask about
+        self.asked: Counter[str] = Counter()
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,6 +40,7 @@ class EndlessRelated:
             def do_GET(self):  # noqa: N802
                 if self.path.startswith("/api/related/item_list/"):
                     site.related_requests += 1
+                    site.asked[dict(parse_qsl(urlsplit(self.path).query)).get("itemID", "")] += 1
                     status, headers, body = 200, {"content-type": "application/json"}, ENDLESS
                 else:
                     answer = httpx.get(upstream + self.path, headers={"cookie": self.headers.get("cookie", "")}, timeout=30)
@@ -64,19 +69,11 @@ def endless(sandbox_site):
     site.server.shutdown()
 
 
-def settled(read, quiet_s: float = 0.5) -> int:
-    """``read()`` once it has not changed for ``quiet_s``."""
-    value = read()
-    while True:
-        time.sleep(quiet_s)
-        if read() == value:
-            return value
-        value = read()
-
-
 @pytest.mark.browser
 def test_tiktokapi_would_loop_forever_but_our_call_asks_once(endless, sandbox_world):
-    video_id = sandbox_world.items[0]
+    # the library loops on one video, our call asks about another: a fetch the cancelled loop had in flight
+    # may still land, but it cannot be counted as ours (no quiet period to wait for)
+    video_id, ours = sandbox_world.items[0], sandbox_world.items[1]
     with TikTokApiSource(base_url=endless.url) as source:
 
         async def library_loop() -> None:
@@ -95,10 +92,10 @@ def test_tiktokapi_would_loop_forever_but_our_call_asks_once(endless, sandbox_wo
             return -1 if stopped_by_itself else endless.related_requests
 
         assert source._run(until_it_has_looped(6, within_s=60)) >= 6, "TikTokApi stopped by itself"
-        looped = settled(lambda: endless.related_requests)  # a fetch the cancelled loop had started may still land
+        assert endless.asked[video_id] >= 6 and endless.asked[ours] == 0
 
-        page = source.related(video_id, 16)
-        assert endless.related_requests == looped + 1
+        page = source.related(ours, 16)
+        assert endless.asked[ours] == 1, "one request per call, not one more"
         assert page.items == [] and page.has_more is True
 
 
@@ -111,3 +108,24 @@ def test_a_crawl_over_endless_related_pages_terminates(endless, sqlite_cli):
     assert (summary["status"], summary["stop_reason"]) == ("finished", "exhausted")
     assert summary["videos"] == 5 and summary["expanded"] == 5
     assert endless.related_requests - before == 5, "one request per expanded video, not one more"
+
+
+@pytest.mark.browser
+def test_our_page_factory_keeps_tiktokapis_stealth_patches(sandbox_site):
+    probe = "() => [navigator.hardwareConcurrency, typeof (window.chrome && window.chrome.csi), navigator.webdriver]"
+    with TikTokApiSource(base_url=sandbox_site.base_url) as source:
+        session = source._api.sessions[0]
+
+        async def plain_page_values():
+            # a page of the same browser that did not go through our factory: no stealth patches
+            page = await session.context.new_page()
+            try:
+                return await page.evaluate(probe)
+            finally:
+                await page.close()
+
+        patched = source._run(session.page.evaluate(probe))
+        plain = source._run(plain_page_values())
+    # TikTokApi's stealth: chrome.csi defined, navigator.webdriver removed altogether (a plain page has it false)
+    assert patched[1:] == ["function", None], patched
+    assert patched != plain, "the patches are ours to keep: a plain page lacks them"

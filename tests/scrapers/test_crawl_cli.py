@@ -7,6 +7,7 @@ import json
 import pytest
 
 from scrapers.politeness import Politeness, RateLimiter, RetryPolicy
+from scrapers.answers import transport_error
 from scrapers.source import RateLimited, TransientError
 from tests.scrapers.test_backend_crawl import crawl_args, fast_retries, stored_graph
 
@@ -99,7 +100,7 @@ def test_retries_back_off_honour_retry_after_and_give_up():
     ("Timeout 30000ms exceeded", "TransientError"),
 ])
 def test_transport_failures_are_told_apart(message, kind):
-    from scrapers.source import transport_error
+    from scrapers.answers import transport_error
 
     assert type(transport_error(message, "the feed")).__name__ == kind
 

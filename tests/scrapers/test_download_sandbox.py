@@ -132,7 +132,10 @@ def test_ctrl_c_ends_a_download_run_cleanly_with_nothing_left_running(sqlite_cli
         env = {**os.environ, "CURATE_HOME": str(sqlite_cli.home), "CURATE_DB_URL": sqlite_cli.db_url}
         cmd = [str(Path(sys.executable).with_name("curate")), "download", "--workers", "2"]
         child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-        time.sleep(4)
+        deadline = time.monotonic() + 120
+        while not any(r["claimed_by"] or r["media_path"] for r in videos(sqlite_cli.db_url).values()):
+            assert child.poll() is None and time.monotonic() < deadline, "no download started"
+            time.sleep(0.05)  # polls for the event: a worker has claimed a video
         os.killpg(child.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
         _, err = child.communicate(timeout=60)
         assert child.returncode == 130 and err.strip().endswith("interrupted"), err
