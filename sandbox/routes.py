@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from sandbox import pages
+from sandbox.research import ResearchApi
 from sandbox.world import World
 
 JSON = "application/json; charset=utf-8"
@@ -39,6 +40,9 @@ class Request:
     path: str
     query: dict[str, str]
     cookies: dict[str, str]
+    #: the request's body (POST) and its headers, names lower-cased
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def session(self) -> str:
@@ -103,6 +107,9 @@ class Routes:
                 (r"^/(?:cover/[^/]+|favicon\.ico)$", "cover", None, lambda r, m: Reply(body=PNG, content_type="image/png")),
             )
         ]
+        #: the Research API's double (its own errors and quotas; the site's injected faults pass it by)
+        self.research = ResearchApi(world)
+        self.table += [(re.compile(p), Route(name, None, handler)) for p, name, handler in self.research.routes()]
 
     def match(self, path: str) -> tuple[Route, re.Match | None]:
         """The route of ``path`` (a 404 route when none matches)."""
@@ -189,7 +196,7 @@ class Routes:
         return None
 
     def _status_of(self, video_id: str) -> int:
-        if not self.world.has(video_id):
+        if not self.world.has(video_id) or self.world.gone_now(video_id):
             return STATUS_GONE
         return {"private": STATUS_PRIVATE, "deleted": STATUS_GONE}.get(self.world.visibility(video_id), 0)
 

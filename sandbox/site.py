@@ -11,6 +11,7 @@ empty) answers on every API call and page once it made ``block_after`` of them.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import sys
 import socket
 import threading
@@ -24,6 +25,7 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from sandbox import pages
+from sandbox.aging import clock_reply
 from sandbox.faults import Attempts, FaultPlan, SiteStats, request_key, uniform
 from sandbox.routes import HTML, JSON, STATUS_CAPTCHA, STATUS_GONE, STATUS_PRIVATE, Reply, Request, Routes, status_body
 from sandbox.world import World
@@ -203,6 +205,8 @@ class Site:
         if request.path.rstrip("/") == "/__sandbox/unblock":
             self.unblock()
             return Reply(body=b'{"unblocked":true}')
+        if request.path.rstrip("/") == "/__sandbox/clock":
+            return clock_reply(self.world.clock, request.query)
         if request.path.rstrip("/") == "/__sandbox/world":
             spec = self.world.spec
             return Reply(body=orjson.dumps({"videos": spec.videos, "seed": spec.seed, "preset": spec.preset,
@@ -289,9 +293,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802, D102
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        self._dispatch()
+        self._dispatch(self.rfile.read(length) if length else b"")
 
     def do_HEAD(self) -> None:  # noqa: N802, D102
         self._dispatch()
@@ -300,14 +302,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.send(Reply(204, headers={"Access-Control-Allow-Methods": "GET, HEAD, POST, OPTIONS",
                                       "Access-Control-Allow-Headers": "*", "Access-Control-Max-Age": "86400"}))
 
-    def _dispatch(self) -> None:
+    def _dispatch(self, body: bytes = b"") -> None:
         parts = urlsplit(self.path)
         cookies = SimpleCookie()
         with contextlib.suppress(Exception):
             cookies.load(self.headers.get("Cookie", ""))
         request = Request(self.command, parts.path, dict(parse_qsl(parts.query, keep_blank_values=True)),
-                          {k: m.value for k, m in cookies.items()})
+                          {k: m.value for k, m in cookies.items()}, body, {k.lower(): v for k, v in self.headers.items()})
         self.server.site.answer(self, request)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header tells the sandbox clock's time (it moves only when a test moves it)."""
+        return email.utils.formatdate(self.server.site.world.clock.now(), usegmt=True)
 
     def version_string(self) -> str:  # noqa: D102
         return "sandbox"
