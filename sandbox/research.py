@@ -15,8 +15,8 @@ met (CfD's tiktok-library, traktok; see ``docs/research_api.md``):
   videos deleted or made private since are dropped, so pages may hold fewer.
 - quotas per client and UTC day (of the sandbox clock): requests and records; past
   either, 429 ``rate_limit_exceeded`` until 00:00 UTC.
-- injected, deterministic by seed: 500 ``internal_error`` (more likely the longer the
-  window; the request still spends quota) and 400 ``invalid_params`` "Search Id … is
+- injected, deterministic by seed: 500 ``internal_error`` (more likely for windows
+  longer than 7 days; the request still spends quota) and 400 ``invalid_params`` "Search Id … is
   invalid or expired" (also when a search id outlives ``search_ttl_s``).
 """
 
@@ -67,7 +67,7 @@ class ResearchConfig:
     daily_requests: int = 1000
     daily_records: int = 100_000
     max_window_days: int = 30
-    #: chance of a 500 internal_error per query request for a 7-day window (scaled by the window's days / 7)
+    #: chance of a 500 internal_error per query request for windows up to 7 days (longer ones: × days / 7)
     internal_error: float = 0.0
     #: chance that a search id is refused as "invalid or expired" on a follow-up request
     expired_search: float = 0.0
@@ -262,7 +262,7 @@ class ResearchApi:
         return search
 
     def _maybe_internal_error(self, key: str, window_days: int) -> None:
-        if self._draw(f"500|{key}") < self.config.internal_error * window_days / 7:
+        if self._draw(f"500|{key}") < self.config.internal_error * max(window_days, 7) / 7:
             raise ApiError(500, "internal_error")
 
     def _draw(self, key: str) -> float:

@@ -175,6 +175,7 @@ class QueryRunner:
 
         status, reason = "failed", "unexpected error"
         try:
+            self.client.token()  # before any quota check: the token's answer tells the API's time (its day)
             status, reason = self._run()
         except Blocked as exc:
             status, reason = "blocked", str(exc)
@@ -321,6 +322,8 @@ class QueryRunner:
         self._sleep(seconds)
         self._day_floor = reset.strftime(DAY)
         self._exhausted = False
+        # a search id does not outlive the night: the window starts again (its videos already stored are kept)
+        self.progress.cursor = self.progress.search_id = None
         return None
 
     # ---- plumbing -------------------------------------------------------------------------------

@@ -261,6 +261,7 @@ class ResearchApiClient:
                                          headers={"Cache-Control": "no-cache"})
         except httpx.HTTPError as exc:
             raise transport_error(self.credentials.redact(str(exc) or type(exc).__name__), "the token request") from None
+        self._note_time(response.headers.get("date"))
         try:
             answer = orjson.loads(response.content)
         except orjson.JSONDecodeError:

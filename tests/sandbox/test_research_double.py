@@ -67,14 +67,15 @@ def collect(site, tok, body) -> tuple[list[dict], list[dict]]:
 
 
 def expected_ids(world, start: str, end: str, regions: set[str]) -> set[str]:
-    """Public videos posted in [start, end) by creators of ``regions`` — computed from the world, not the double."""
+    """Public videos posted in [start, end) by creators of ``regions``, not deleted by the clock's time — from the world."""
     from sandbox.research_query import REGIONS
 
     v = world.videos
     lo = datetime.strptime(start, "%Y%m%d").replace(tzinfo=UTC).timestamp()
     hi = datetime.strptime(end, "%Y%m%d").replace(tzinfo=UTC).timestamp()
     region = np.asarray(REGIONS)[(v["author_row"].to_numpy() * 7 + world.spec.seed) % len(REGIONS)]
-    keep = (v["create_time"] >= lo) & (v["create_time"] < hi) & (v["visibility"] == "public") & pd.Series(region).isin(regions)
+    alive = world.growth.gone_at > world.clock.now()
+    keep = (v["create_time"] >= lo) & (v["create_time"] < hi) & (v["visibility"] == "public") & pd.Series(region).isin(regions) & alive
     return set(v.loc[keep, "video_id"])
 
 
