@@ -97,8 +97,11 @@ def crawl_run(
     on_step: Callable[[Crawler], None] | None = None,
     redact: Callable[[str], str] = str,
     stop_requested: Callable[[], bool] = lambda: False,
+    observed_at: Callable[[], Any] | None = None,
 ) -> CrawlResult:
-    """Runs (or resumes) a catalog-held crawl from its last committed step until it stops."""
+    """Runs (or resumes) a catalog-held crawl from its last committed step until it stops.
+
+    ``observed_at`` gives the time observations are stamped with (default: this machine's clock)."""
     from db.crawl_state import load_members, mark_running, owner
 
     params = CrawlParams(**record.params["crawl"])
@@ -108,7 +111,7 @@ def crawl_run(
     crawler = Crawler(
         source,
         frontier,
-        CatalogSink(engine, record.id, extra_state={"owner": owner()}),
+        CatalogSink(engine, record.id, observed_at=observed_at, extra_state={"owner": owner()}),
         params,
         politeness,
         progress_from_state(record.state),
