@@ -98,3 +98,16 @@ def purge_gone(engine: Engine, media_dir: Path | None = None) -> dict[str, int]:
             file.unlink()
             counts["media_files"] += 1
     return counts
+
+
+def load_trajectories(engine: Engine, cutoff: datetime | None = None) -> pd.DataFrame:
+    """``video_id, observed_at, plays, likes`` of every observed (not simulated) observation as of ``cutoff``."""
+    o = MetricObservation.__table__
+    query = sa.select(o.c.video_id, o.c.observed_at, o.c.plays, o.c.likes).where(o.c.provenance == Provenance.OBSERVED.value)
+    if cutoff is not None:
+        query = query.where(o.c.observed_at <= cutoff)
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(o.c.video_id, o.c.observed_at)).all()
+    frame = pd.DataFrame(rows, columns=["video_id", "observed_at", "plays", "likes"])
+    frame["observed_at"] = pd.to_datetime(frame["observed_at"], utc=True)
+    return frame
