@@ -138,6 +138,13 @@ class ResearchApi:
         """The columns queries read."""
         return research_query.research_table(self.world.videos, vocab.tag_table()[0], self.world.spec.seed)
 
+    @cached_property
+    def columns(self) -> dict[str, list]:
+        """The world's video columns and the query table's as lists (per-value pandas lookups are slow)."""
+        out = {name: column.tolist() for name, column in self.world.videos.items()}
+        out.update({f"q_{name}": self.table[name].tolist() for name in ("region_code", "hashtags", "effect_ids")})
+        return out
+
     def usage(self, client_key: str, day: str | None = None) -> dict[str, int]:
         """Requests and records a client spent on a UTC day (default: the clock's day)."""
         requests, records = self._usage.get((client_key, day or self._day()), [0, 0])
@@ -274,20 +281,19 @@ class ResearchApi:
     # ---- records --------------------------------------------------------------------------------
 
     def _visible(self, row: int, now: float) -> bool:
-        growth = self.world.growth
-        return self.world.videos.at[row, "visibility"] == "public" and not growth.gone(row, now)
+        return self.columns["visibility"][row] == "public" and not self.world.growth.gone(row, now)
 
     def _video(self, row: int, fields: list[str]) -> dict[str, Any]:
-        t, v = self.table, self.world.videos
-        counts = self.world.counts_now(row)
-        caption = v.at[row, "caption"]
+        c = self.columns
+        counts = self.world.counts_now(row, c)
+        caption = c["caption"][row]
         values: dict[str, Any] = {
-            "id": int(v.at[row, "video_id"]), "create_time": int(v.at[row, "create_time"]),
-            "username": v.at[row, "handle"], "region_code": t.at[row, "region_code"], "video_description": caption,
-            "music_id": int(v.at[row, "music_id"]), "like_count": counts["likes"], "comment_count": counts["comments"],
+            "id": int(c["video_id"][row]), "create_time": int(c["create_time"][row]),
+            "username": c["handle"][row], "region_code": c["q_region_code"][row], "video_description": caption,
+            "music_id": int(c["music_id"][row]), "like_count": counts["likes"], "comment_count": counts["comments"],
             "share_count": counts["shares"], "view_count": counts["plays"], "favorites_count": counts["saves"],
-            "hashtag_names": sorted(t.at[row, "hashtags"]), "effect_ids": sorted(t.at[row, "effect_ids"]),
-            "video_duration": int(v.at[row, "duration"]), "is_stem_verified": False,
+            "hashtag_names": sorted(c["q_hashtags"][row]), "effect_ids": sorted(c["q_effect_ids"][row]),
+            "video_duration": int(c["duration"][row]), "is_stem_verified": False,
             "video_mention_list": re.findall(r"@([\w.]+)", caption),
         }
         if row % SPARSE_LIKES == 13:
