@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -87,3 +88,29 @@ def test_a_snapshot_built_at_two_cutoffs_carries_the_growth_labels_known_at_each
     assert fitted["params"]["threshold"] == pytest.approx(np.percentile(train, 75))
     assert fitted["params"]["fit_rows"] == len(train) and early.manifest["labels"]["trajectory"]["params"]["threshold"] is None
     assert {"plays_at_24h", "growth_plays_24h_7d", "viral_growth"} <= {f["name"] for f in late.manifest["schema"]}
+
+
+def test_the_catalog_report_draws_trajectories(sqlite_cli):
+    from db.engine import create_catalog_engine
+    from db.migrate import upgrade
+
+    sqlite_cli("init")
+    engine = create_catalog_engine(sqlite_cli.db_url)
+    upgrade(engine)
+    created = datetime(2025, 1, 1, tzinfo=UTC)
+    base = [dataclasses.replace(i, video=dataclasses.replace(i.video, create_time=created)) for i in catalog_items(12, observed_every=1)]
+    for hours, grow in ((1, 1.0), (24, 2.0), (168, 3.0)):
+        items = [dataclasses.replace(i, metrics=dataclasses.replace(i.metrics, plays=int(i.metrics.plays * grow))) for i in base]
+        write_items(engine, items, "refresh:test", observed_at=created + timedelta(hours=hours))
+    engine.dispose()
+    result = json.loads(sqlite_cli("report", "--json").stdout)
+    assert any(p.endswith("trajectories.png") for p in result["figures"])
+    from curate.commands.curation import _trajectories  # the rows the figure draws
+    from curate.context import Context
+    from curate.settings import load_settings
+    from db.dataset import load_video_frame
+
+    context = Context(load_settings(home=sqlite_cli.home, db=sqlite_cli.db_url))
+    rows = _trajectories(context, load_video_frame(context.engine))
+    context.close()
+    assert sorted(rows["age_h"].round().unique()) == [1, 24, 168] and len(rows) == 36
