@@ -158,3 +158,49 @@ def test_the_command_lists_what_is_due_then_refreshes_and_resumes(sqlite_cli, yo
         assert bad.exit_code == 2 and "give ages such as 1h,24h" in bad.stderr
     engine.dispose()
     assert datetime.now(UTC) > young_world.clock.timestamp()  # the sandbox's time is not this machine's
+
+
+def test_a_refresh_killed_with_sigkill_leaves_the_rest_due_and_nothing_doubled(sqlite_cli, monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from db.engine import create_catalog_engine
+    from db.migrate import upgrade
+
+    world = World.build(videos=3000, seed=8, hidden_counts=0.0)
+    sqlite_cli("init")
+    engine = create_catalog_engine(sqlite_cli.db_url)
+    upgrade(engine)
+    ids = young_ids(world, days=20)
+    catalogue(engine, world, ids)
+    world.clock.advance(31 * DAY)  # every one of them has reached the 30 d mark since
+    env = {**os.environ, "CURATE_HOME": str(sqlite_cli.home), "CURATE_DB_URL": sqlite_cli.db_url}
+    with serve(world) as site:
+        command = [sys.executable, "-m", "curate.cli", "refresh", "--base-url", site.base_url, "--source", "research_api",
+                   "--rate", "40", "--json"]
+        monkeypatch.setenv("CURATE_RESEARCH_CLIENT_KEY", "kill-key")
+        monkeypatch.setenv("CURATE_RESEARCH_CLIENT_SECRET", "kill-secret")
+        env.update(CURATE_RESEARCH_CLIENT_KEY="kill-key", CURATE_RESEARCH_CLIENT_SECRET="kill-secret")
+        child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline, stored = time.monotonic() + 90, 0
+            while stored < 50 and time.monotonic() < deadline and child.poll() is None:
+                stored = len(observations(engine).query("source == 'refresh:research_api'"))
+                time.sleep(0.05)  # polling the catalog for the event (a batch committed), not waiting for time
+            assert stored >= 50 and child.poll() is None, "the refresh ended before it could be killed"
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+        left = due_table(refresh_candidates(engine), SCHEDULE, world.clock.timestamp().to_pydatetime())
+        alive = [i for i in ids if not world.gone_now(i)]
+        assert 0 < left["due"].sum() < len(alive)
+        rest = json.loads(sqlite_cli("refresh", "--base-url", site.base_url, "--source", "research_api", "--json").stdout)
+    assert rest["still_due"] == 0
+    fresh = observations(engine).query("source == 'refresh:research_api'")
+    assert fresh["video_id"].is_unique and set(fresh["video_id"]) | set(gone_videos(engine)["video_id"]) == set(ids)
+    engine.dispose()
