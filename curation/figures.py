@@ -234,8 +234,12 @@ def trajectory_figure(trajectories: pd.DataFrame | None, path: Path, sample: int
     rows = trajectories.dropna(subset=["age_h", "plays"]) if trajectories is not None else pd.DataFrame()
     rows = rows[(rows["age_h"] > 0) & (rows["plays"] > 0)] if len(rows) else rows
     followed = rows.groupby("video_id").filter(lambda g: len(g) > 1) if len(rows) else rows
+    ax.set_xlabel("age at observation (hours after posting)")
+    ax.set_ylabel("plays")
     if not len(followed):
-        _empty(ax, "No video was observed at two ages yet: `curate refresh` collects trajectories as videos age.")
+        ax.set_title("Trajectories: plays as videos age")
+        _empty(ax, "No video was observed at two ages yet: `curate refresh` collects trajectories as videos age "
+                   "(one observation per age of its schedule), and this figure draws them.")
         _save(fig, path)
         return
     # a stable sample: the same catalog draws the same videos
@@ -249,8 +253,6 @@ def trajectory_figure(trajectories: pd.DataFrame | None, path: Path, sample: int
     ax.plot(medians["age"], medians["plays"], color="black", linewidth=2.5, label="median by age")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("age at observation (hours after posting)")
-    ax.set_ylabel("plays")
     ax.set_title(f"Trajectories: {len(ids)} of {followed['video_id'].nunique():,} videos followed, and the median")
     ax.legend(loc="upper left", frameon=False)
     _save(fig, path)

@@ -46,8 +46,12 @@ def value_at_age(observations: pd.DataFrame, create_time: pd.Series, age_s: floa
     if obs.empty:
         return out
     created = pd.to_datetime(create_time, utc=True)
-    target = obs["video_id"].map((created + pd.to_timedelta(age_s, unit="s")).to_dict())
-    obs = obs.assign(target=target).dropna(subset=["target"])
+    created = created[created.notna() & ~created.index.duplicated()]
+    if created.empty:
+        return out
+    # looked up by reindexing: NaT (a video without a create time) and the time zone survive
+    target = (created + pd.to_timedelta(age_s, unit="s")).reindex(obs["video_id"].to_numpy())
+    obs = obs.assign(target=target.to_numpy()).dropna(subset=["target"])
     when = pd.to_datetime(obs["observed_at"], utc=True)
     before = obs[when <= obs["target"]].assign(t=when).sort_values("t").groupby("video_id").tail(1).set_index("video_id")
     after = obs[when >= obs["target"]].assign(t=when).sort_values("t").groupby("video_id").head(1).set_index("video_id")
