@@ -1,10 +1,11 @@
-"""A Research API query run: date windows, pages, quota and failures, resumable at every page.
+"""A Research API query run: date windows, pages, quota and failures, resumable at its last commit.
 
 The span ``[start, end)`` is cut into windows of ``window_days`` (the API allows
 at most 30; 7 is what its users found far less prone to 500s). Each window is
-paged with ``cursor`` and ``search_id`` until ``has_more`` is false. Every page is
-committed with the run's state and the quota it spent, so a killed run resumes
-at the page it was on. Failures are never skipped in silence:
+paged with ``cursor`` and ``search_id`` until ``has_more`` is false. Pages are
+committed together (every 1,000 records or second) with the run's state after
+the last of them and the quota they spent, so a killed run resumes at its last
+commit, re-asking at most those pages. Failures are never skipped in silence:
 
 - "Search Id … is invalid or expired" is retried ``search_retries`` times (a few
   seconds apart: its users found the API sometimes refuses an id it just gave);
@@ -152,20 +153,24 @@ class QueryRunner:
                  limits: QueryLimits | None = None, politeness: Politeness | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
                  stop_requested: Callable[[], bool] = lambda: False,
-                 on_page: Callable[[QueryRunner], None] | None = None) -> None:
+                 on_page: Callable[[QueryRunner], None] | None = None, flush_records: int = 1000, flush_s: float = 1.0) -> None:
         self.engine, self.run_id, self.client, self.params = engine, run_id, client, params
         self.progress, self.members = progress, members
         self.stats = stats or CrawlStats()
         self.limits = limits or QueryLimits()
         self.politeness = politeness or Politeness(rate=0)
         self.stop_requested, self.on_page = stop_requested, on_page
+        #: pages are stored together once they hold this many records or are this old (a kill re-asks at most those)
+        self.flush_records, self.flush_s = flush_records, flush_s
         self._raw_sleep, self._clock = sleep, clock
         self._limiter = RateLimiter(self.politeness.rate, self.politeness.jitter, clock, self._sleep)
         self._spent = Counter()
         self._exhausted = False
         self._day_floor: str | None = None
-        self._started = self._last_tick = clock()
+        self._started = self._last_tick = self._since = clock()
         self._parsed = client.stats.parse_s
+        self._pending_items: list = []
+        self._pending_rows: list[dict[str, Any]] = []
 
     # ---- the loop -------------------------------------------------------------------------------
 
@@ -189,7 +194,7 @@ class QueryRunner:
         finally:
             if self.stop_requested() and status != "interrupted":
                 status, reason = "interrupted", "interrupted by the user"
-            self._commit([], [])
+            self._commit()
             reason = self.client.credentials.redact(reason)
             finish_run(self.engine, self.run_id, status, reason, self.stats.as_dict())
         return QueryResult(status, reason, self.progress, self.stats)
@@ -278,7 +283,12 @@ class QueryRunner:
             progress.done.append(progress.pending.pop(0))
             progress.cursor = progress.search_id = None
         # every item is written again: a re-seen video gets its newer counts as an observation
-        self._commit(page.items, rows)
+        self._pending_items += page.items
+        self._pending_rows += rows
+        if self.on_page is not None:
+            self.on_page(self)
+        if len(self._pending_items) >= self.flush_records or self._clock() - self._since >= self.flush_s:
+            self._commit()
 
     def _give_up(self, window: list[str], exc: GiveUp) -> None:
         halves = split_window(window)
@@ -292,7 +302,7 @@ class QueryRunner:
         else:
             progress.failed.append({"start": window[0], "end": window[1], "reason": exc.reason})
             self.stats.skips[f"failed_{exc.reason}"] += 1
-        self._commit([], [])
+        self._commit()
 
     # ---- quota ----------------------------------------------------------------------------------
 
@@ -314,7 +324,7 @@ class QueryRunner:
         day = self.day()
         reset = exc.reset_at if exc is not None else next_reset(_day(day))
         self.stats.retries["quota_wait"] += 1
-        self._commit([], [])
+        self._commit()
         if self.limits.on_quota == "stop":
             return "blocked", (f"the Research API's daily quota for {day} is spent (429 or the ledger's limits); "
                                f"it resets at {reset.isoformat()}")
@@ -338,7 +348,8 @@ class QueryRunner:
             time.sleep(min(seconds, SLEEP_SLICE))
             seconds -= SLEEP_SLICE
 
-    def _commit(self, items: list, members: list[dict[str, Any]]) -> None:
+    def _commit(self) -> None:
+        """Stores the pages held so far with the state after the last of them and the quota they spent, in one transaction."""
         from db.crawl_state import owner
         from db.quota import QuotaDelta, commit_query_page
 
@@ -348,8 +359,8 @@ class QueryRunner:
         self.stats.parse_s += self.client.stats.parse_s - self._parsed
         self._parsed = self.client.stats.parse_s
         delta = QuotaDelta(self.client.api_name, self.day(), self._spent["requests"], self._spent["records"], self._exhausted)
-        commit_query_page(self.engine, self.run_id, items=items, members=members, state={**self.progress.as_dict(), "owner": owner()},
-                          stats=self.stats.as_dict(), quota=delta)
+        commit_query_page(self.engine, self.run_id, items=self._pending_items, members=self._pending_rows,
+                          state={**self.progress.as_dict(), "owner": owner()}, stats=self.stats.as_dict(), quota=delta)
         self._spent.clear()
-        if self.on_page is not None:
-            self.on_page(self)
+        self._pending_items, self._pending_rows = [], []
+        self._since = self._clock()
