@@ -5,7 +5,7 @@ Query: one broad query over the world's whole span, 30-day windows, max_count
 with its state and quota). Printed: records/s, requests spent per 1,000 records
 beside the least the API's max_count allows (10), and the parser's share. Beside
 it, "site alone": the same pages asked by a plain httpx loop (no parsing, no
-catalog) — what the double itself allows.
+catalog) — what the double itself allows (the same fields asked).
 
 Refresh: a catalog whose videos were last observed half an hour after posting,
 so each is due; the refresher fetches every one (one request each) through the
@@ -32,7 +32,7 @@ from db.catalog import write_items
 from db.engine import create_catalog_engine
 from db.migrate import upgrade
 from sandbox import World, serve
-from scrapers.backends.research_api import ResearchApiClient, ResearchApiSource, ResearchCredentials, id_window
+from scrapers.backends.research_api import VIDEO_FIELDS, ResearchApiClient, ResearchApiSource, ResearchCredentials, id_window
 from scrapers.parse import parse_item
 from scrapers.politeness import Politeness
 from scrapers.query_run import QueryLimits, QueryParams, QueryProgress, QueryRunner, windows
@@ -81,7 +81,7 @@ def bench_query(site, world, folder: Path) -> None:
         for a, b in windows(params.start, params.end, params.window_days):
             body = {"query": QUERY, "start_date": a, "end_date": b, "max_count": 100}
             while True:
-                data = orjson.loads(http.post(site.url("/v2/research/video/query/?fields=id,view_count"), content=orjson.dumps(body)).content)["data"]
+                data = orjson.loads(http.post(site.url(f"/v2/research/video/query/?fields={','.join(VIDEO_FIELDS)}"), content=orjson.dumps(body)).content)["data"]
                 records += len(data["videos"])
                 if not data["has_more"]:
                     break
@@ -134,7 +134,7 @@ def bench_refresh(site, world, folder: Path, name: str, count: int) -> None:
                 a, b = id_window(video_id)
                 body = {"query": {"and": [{"operation": "EQ", "field_name": "video_id", "field_values": [video_id]}]},
                         "start_date": a, "end_date": b, "max_count": 1}
-                http.post(site.url("/v2/research/video/query/?fields=id,view_count"), content=orjson.dumps(body))
+                http.post(site.url(f"/v2/research/video/query/?fields={','.join(VIDEO_FIELDS)}"), content=orjson.dumps(body))
         wall = time.perf_counter() - began
         print(f"| refresh requests, site alone (httpx loop) | {len(ids):,} videos | {len(ids) / wall:,.1f} videos/s | | |")
 
