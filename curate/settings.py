@@ -67,7 +67,8 @@ class Settings:
         return self.sections.get(name, {})
 
 
-SECRET_ENV = ("CURATE_MS_TOKEN", "CURATE_COOKIES", "CURATE_PROXY", "MS_TOKEN")
+SECRET_ENV = ("CURATE_MS_TOKEN", "CURATE_COOKIES", "CURATE_PROXY", "MS_TOKEN",
+              "CURATE_RESEARCH_CLIENT_KEY", "CURATE_RESEARCH_CLIENT_SECRET")
 
 
 def load_settings(

@@ -61,6 +61,7 @@ def create_snapshot(engine: Engine, home: Path, options: SnapshotOptions) -> Sna
     from db.snapshot_content import content_of
     from db.snapshot_table import build_table
     from db.snapshots import check_name, latest_snapshot, write_snapshot
+    from curate.trajectories import trajectory_columns, with_columns
     from labeling import LabelSpec, SplitSpec, apply_labels, assign_splits, fit_labels
 
     check_name(options.name)
@@ -76,8 +77,11 @@ def create_snapshot(engine: Engine, home: Path, options: SnapshotOptions) -> Sna
     fit_rows = frame[(split == "train").to_numpy()] if options.fit_on == "train" else frame
     fitted = fit_labels(fit_rows, labels_spec, fit_on=options.fit_on)
     labels = apply_labels(frame, fitted)
-    table = build_table(frame, labels, split, options.pseudonym_key or catalog_secret(engine), home)
+    # labels over time (plays at 24 h, growth 24 h → 7 d …) from the observations as of the cut-off
+    over_time, trajectory = trajectory_columns(engine, frame, (split == "train").to_numpy() if options.fit_on == "train" else None, options.cutoff)
+    table = with_columns(build_table(frame, labels, split, options.pseudonym_key or catalog_secret(engine), home), over_time)
     manifest = _manifest(engine, options, spec, fitted, frame, labels, split, excluded, assignment, table)
+    manifest["labels"]["trajectory"] = trajectory
     content = content_of(table, manifest["labels"])
     manifest.update(content_fingerprint=content.fingerprint, content=content.to_dict())
     return write_snapshot(home, engine, options.name, table, manifest, parent)

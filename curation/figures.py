@@ -8,6 +8,7 @@ report always has the same set of pictures.
 from __future__ import annotations
 
 import textwrap
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -220,4 +221,38 @@ def depth_figure(depths: Sequence[int] | pd.Series, path: Path) -> None:
     else:
         _empty(ax, "no crawl depths: these videos were imported, not crawled")
     ax.set_title(f"Crawl depth ({len(values):,} crawled videos)")
+    _save(fig, path)
+
+
+def trajectory_figure(trajectories: pd.DataFrame | None, path: Path, sample: int = 30) -> None:
+    """Plays against age (log–log): a sample of videos' trajectories, and the median by age.
+
+    ``trajectories`` has ``video_id, age_h, plays`` (one row per observation); videos
+    observed once draw no line.
+    """
+    fig, ax = _axes(left=0.12)
+    rows = trajectories.dropna(subset=["age_h", "plays"]) if trajectories is not None else pd.DataFrame()
+    rows = rows[(rows["age_h"] > 0) & (rows["plays"] > 0)] if len(rows) else rows
+    followed = rows.groupby("video_id").filter(lambda g: len(g) > 1) if len(rows) else rows
+    ax.set_xlabel("age at observation (hours after posting)")
+    ax.set_ylabel("plays")
+    if not len(followed):
+        ax.set_title("Trajectories: plays as videos age")
+        _empty(ax, "No video was observed at two ages yet: `curate refresh` collects trajectories as videos age "
+                   "(one observation per age of its schedule), and this figure draws them.")
+        _save(fig, path)
+        return
+    # a stable sample: the same catalog draws the same videos
+    ids = sorted(followed["video_id"].unique(), key=lambda v: zlib.crc32(str(v).encode()))[:sample]
+    for video_id in ids:
+        one = followed[followed["video_id"] == video_id].sort_values("age_h")
+        ax.plot(one["age_h"], one["plays"], color="#1f77b4", alpha=0.35, linewidth=1)
+    edges = np.geomspace(followed["age_h"].min(), followed["age_h"].max() * 1.0001, 16)
+    bins = pd.cut(followed["age_h"], edges, include_lowest=True)
+    medians = followed.groupby(bins, observed=True).agg(age=("age_h", "median"), plays=("plays", "median"))
+    ax.plot(medians["age"], medians["plays"], color="black", linewidth=2.5, label="median by age")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_title(f"Trajectories: {len(ids)} of {followed['video_id'].nunique():,} videos followed, and the median")
+    ax.legend(loc="upper left", frameon=False)
     _save(fig, path)

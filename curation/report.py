@@ -29,7 +29,7 @@ SEED_001 = {
     "plays": (2_519_753, 10_187_573, 281_125, 803_750, 2_300_000, 684_000_000),
     "shares": (10_363, 50_299, 135, 903, 4_732, 1_900_000),
 }
-FIGURES = ("duration", "fps", "resolution", "crawl_depth", "metrics", "er", "labels", "rejections")
+FIGURES = ("duration", "fps", "resolution", "crawl_depth", "metrics", "er", "labels", "rejections", "trajectories")
 INDEX = "index.html"
 
 
@@ -50,6 +50,8 @@ class ReportData:
     rejections_note: str | None = None
     #: how many rejected videos were left out of the rows (a snapshot's manifest says)
     rejected_elsewhere: int = 0
+    #: ``video_id, age_h, plays``: every observation with the video's age at it (metrics over time)
+    trajectories: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ def _draw(data: ReportData, table: pd.DataFrame, folder: Path) -> list[Path]:
         "labels": lambda p: figures.labels_figure(table, p),
         "rejections": lambda p: figures.rejections_figure(reasons, p, kept, rejected, data.rejections_note),
         "crawl_depth": lambda p: figures.depth_figure(depths, p),
+        "trajectories": lambda p: figures.trajectory_figure(data.trajectories, p),
     }
     paths = []
     for name in FIGURES:
@@ -151,6 +154,7 @@ CAPTIONS = {
     "labels": "Balance of the binary labels.",
     "rejections": "Why videos were rejected by `curate filter`.",
     "crawl_depth": "Depth at which the recursive crawl found each video.",
+    "trajectories": "Plays against age for a sample of videos observed more than once (`curate refresh`), and the median by age.",
 }
 
 

@@ -99,6 +99,9 @@ class Video(SQLModel, table=True):
     verdict_reasons: list | None = _json()
     rules_hash: str | None = Field(default=None, max_length=64)
     filtered_at: datetime | None = _when(default=None)
+    # noticed gone by `curate refresh` (deleted, private, withheld): when, and the platform's reason
+    gone_at: datetime | None = _when(default=None)
+    gone_reason: str | None = Field(default=None, max_length=32)
 
 
 class MetricObservation(SQLModel, table=True):
@@ -192,6 +195,22 @@ class Snapshot(SQLModel, table=True):
     created_at: datetime = _when(default_factory=utcnow)
     path: str
     manifest: dict | None = _json()
+
+
+class ApiQuota(SQLModel, table=True):
+    """What an API's daily quota has spent on one UTC day, so that a resumed run knows what is left."""
+
+    __tablename__ = "api_quota"
+
+    #: which API and where (``research_api@https://open.tiktokapis.com``); never a credential
+    api: str = Field(primary_key=True, max_length=64)
+    #: the UTC day, YYYYMMDD (the day of the API's own clock, from its Date header)
+    day: str = Field(primary_key=True, max_length=8)
+    requests: int = Field(default=0, sa_type=Count, sa_column_kwargs={"server_default": "0"})
+    records: int = Field(default=0, sa_type=Count, sa_column_kwargs={"server_default": "0"})
+    #: the API answered 429 that day: nothing more until its reset at 00:00 UTC
+    exhausted: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    updated_at: datetime = _when(default_factory=utcnow)
 
 
 class CatalogMeta(SQLModel, table=True):

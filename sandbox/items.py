@@ -44,6 +44,8 @@ class ItemBuilder:
 
     def __init__(self, world: World, base_url: str) -> None:
         self.base = base_url.rstrip("/")
+        self.world = world
+        self._version = world.clock.version
         self.videos = {name: column.tolist() for name, column in world.videos.items()}
         self.authors = {name: column.tolist() for name, column in world.authors.items()}
         self.tags, _, self._tag_index_of = vocab.tag_table()
@@ -56,6 +58,9 @@ class ItemBuilder:
 
     def item_bytes(self, row: int) -> bytes:
         """The ``itemStruct`` of ``row`` serialised once (the site joins these into responses)."""
+        if self.world.clock.version != self._version:
+            # the clock moved: counts (and deletions) changed, so every cached payload is stale
+            self._bytes, self._version = {}, self.world.clock.version
         cached = self._bytes.get(row)
         if cached is None:
             cached = self._bytes[row] = orjson.dumps(self._build_item(row))
@@ -67,6 +72,7 @@ class ItemBuilder:
         author_row = v["author_row"][row]
         caption = v["caption"][row]
         tags = [self.tags[t] for t in (v["tag_1"][row], v["tag_2"][row], v["tag_3"][row]) if t >= 0]
+        counts = self.world.counts_now(row, v)
         item: dict[str, Any] = {
             "id": video_id,
             "desc": caption,
@@ -75,8 +81,8 @@ class ItemBuilder:
             "author": self._author(author_row),
             "music": self._music(row),
             "challenges": [self._challenge(t) for t in tags],
-            "stats": {key: int(v[col][row]) for key, col in COUNT_FIELDS},
-            "statsV2": {**{key: str(int(v[col][row])) for key, col in COUNT_FIELDS}, "repostCount": "0"},
+            "stats": {key: counts[col] for key, col in COUNT_FIELDS},
+            "statsV2": {**{key: str(counts[col]) for key, col in COUNT_FIELDS}, "repostCount": "0"},
             "duetInfo": {"duetFromId": "0"},
             "originalItem": False, "officalItem": False, "secret": False, "forFriend": False, "digged": False,
             "itemCommentStatus": 0, "showNotPass": False, "vl1": False, "itemMute": False,

@@ -21,7 +21,7 @@ def author_metrics(author_ids: np.ndarray, preset: str, seed: int, reference_dat
 def video_metrics(
     videos: pd.DataFrame, preset: str, seed: int, reference_date: pd.Timestamp, planted_signal: bool = False
 ) -> pd.DataFrame:
-    """``plays, likes, comments, shares, saves`` for each video, in the input's order.
+    """``plays, likes, comments, shares, saves`` (and ``latent_score``) for each video, in the input's order.
 
     With ``planted_signal`` the video's category, sound and duration shift its
     engagement (synth's planted-signal mode), so content carries learnable signal.
@@ -30,4 +30,5 @@ def video_metrics(
     account_created_at, create_time, category, music_original, duration_s``.
     """
     drawn = synth.simulate_videos(videos, synth.get_preset(preset), seed, reference_date, planted_signal=planted_signal)
-    return drawn[["plays", "likes", "comments", "shares", "saves"]].reset_index(drop=True)
+    # the latent score (NaN without planted signal) also steers how fast a video grows (sandbox.aging)
+    return drawn[["plays", "likes", "comments", "shares", "saves", "latent_score"]].reset_index(drop=True)

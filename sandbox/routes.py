@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from sandbox import pages
+from sandbox.research import ResearchApi
 from sandbox.strict import SESSION_COOKIE, with_extras
 from sandbox.world import World
 
@@ -44,6 +45,8 @@ class Request:
     headers: dict[str, str] = field(default_factory=dict)
     #: the ``Set-Cookie`` values the site sends with its answer (a strict site's rotation and session cookie)
     set_cookies: list[str] = field(default_factory=list)
+    #: the request's body (POST)
+    body: bytes = b""
 
     @property
     def session(self) -> str:
@@ -114,6 +117,9 @@ class Routes:
                 (r"^/(?:cover/[^/]+|favicon\.ico)$", "cover", None, lambda r, m: Reply(body=PNG, content_type="image/png")),
             )
         ]
+        #: the Research API's double (its own errors and quotas; the site's injected faults pass it by)
+        self.research = ResearchApi(world)
+        self.table += [(re.compile(p), Route(name, None, handler)) for p, name, handler in self.research.routes()]
 
     def forget_positions(self) -> None:
         """Every session's feed starts again from its first page."""
@@ -209,7 +215,7 @@ class Routes:
         return None
 
     def _status_of(self, video_id: str) -> int:
-        if not self.world.has(video_id):
+        if not self.world.has(video_id) or self.world.gone_now(video_id):
             return STATUS_GONE
         return {"private": STATUS_PRIVATE, "deleted": STATUS_GONE}.get(self.world.visibility(video_id), 0)
 

@@ -4,6 +4,7 @@ requests and writes replies (files by sendfile, one byte range). What to answer 
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import socket
 import sys
 import threading
@@ -74,9 +75,7 @@ class SiteHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802, D102
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        self._dispatch()
+        self._dispatch(self.rfile.read(length) if length else b"")
 
     def do_HEAD(self) -> None:  # noqa: N802, D102
         self._dispatch()
@@ -85,15 +84,20 @@ class SiteHandler(BaseHTTPRequestHandler):
         self.send(Reply(204, headers={"Access-Control-Allow-Methods": "GET, HEAD, POST, OPTIONS",
                                       "Access-Control-Allow-Headers": "*", "Access-Control-Max-Age": "86400"}))
 
-    def _dispatch(self) -> None:
+    def _dispatch(self, body: bytes = b"") -> None:
         parts = urlsplit(self.path)
         cookies = SimpleCookie()
         with contextlib.suppress(Exception):
             cookies.load(self.headers.get("Cookie", ""))
         request = Request(self.command, parts.path, dict(parse_qsl(parts.query, keep_blank_values=True)),
-                          {k: m.value for k, m in cookies.items()}, {k.lower(): v for k, v in self.headers.items()})
+                          {k: m.value for k, m in cookies.items()}, headers={k.lower(): v for k, v in self.headers.items()},
+                          body=body)
         self._request = request
         self.server.site.answer(self, request)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header tells the sandbox clock's time (it moves only when a test moves it)."""
+        return email.utils.formatdate(self.server.site.world.clock.now(), usegmt=True)
 
     def version_string(self) -> str:  # noqa: D102
         return "sandbox"

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from sandbox import hostile, pages
+from sandbox.aging import clock_reply
 from sandbox.fault_kinds import API
 from sandbox.faults import Attempts, FaultPlan, SiteStats, request_key, uniform
 from sandbox.routes import HTML, JSON, STATUS_CAPTCHA, STATUS_GONE, STATUS_PRIVATE, Reply, Request, Routes, status_body
@@ -271,6 +272,8 @@ class Site:
         if request.path.rstrip("/") == "/__sandbox/unblock":
             self.unblock()
             return Reply(body=b'{"unblocked":true}')
+        if request.path.rstrip("/") == "/__sandbox/clock":
+            return clock_reply(self.world.clock, request.query)
         if request.path.rstrip("/") == "/__sandbox/world":
             spec = self.world.spec
             return Reply(body=orjson.dumps({"videos": spec.videos, "seed": spec.seed, "preset": spec.preset,

@@ -21,6 +21,7 @@ import pandas as pd
 
 from core.errors import CurateError
 from sandbox import items, population
+from sandbox.aging import Growth, SandboxClock
 from sandbox.graph import RelatedGraph, for_you_order, related_graph
 from sandbox.media import TEMPLATES, MediaSpec, MediaStore
 
@@ -68,6 +69,8 @@ class World:
         self._author_of = dict(zip(authors["handle"], range(len(authors))))
         self._author_of.update(zip(authors["sec_uid"], range(len(authors))))
         self._ids = videos["video_id"].tolist()
+        #: the sandbox's "now": the reference date until a test (or /__sandbox/clock) moves it
+        self.clock = SandboxClock(pd.Timestamp(spec.reference_date, tz="UTC").timestamp())
 
     @classmethod
     def build(cls, videos: int = 500, seed: int = 7, preset: str = "seed-000", reference_date: str = "2025-01-01",
@@ -130,6 +133,22 @@ class World:
         """The public videos of one author, newest first (what their profile lists)."""
         mine = self.videos[(self.videos["author_row"] == author_row) & (self.videos["visibility"] == "public")]
         return mine.sort_values("create_time", ascending=False)["video_id"].tolist()
+
+    # ---- time --------------------------------------------------------------------------------
+
+    @cached_property
+    def growth(self) -> Growth:
+        """Every video's growth curve and deletion time (see :mod:`sandbox.aging`)."""
+        return Growth.draw(self.videos, self.spec.seed, self.clock.start)
+
+    def counts_now(self, row: int, columns: dict[str, list] | None = None) -> dict[str, int]:
+        """The video's plays, likes, comments, shares and saves at the clock's time."""
+        drawn = columns if columns is not None else self.videos
+        return self.growth.counts(drawn, row, self.clock.now())
+
+    def gone_now(self, video_id: str) -> bool:
+        """True when the video was deleted before the clock's time (it was public at the reference date)."""
+        return self.growth.gone(self.row(video_id), self.clock.now())
 
     # ---- payloads ------------------------------------------------------------------------------
 

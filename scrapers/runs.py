@@ -37,6 +37,8 @@ def open_run(engine: Engine, run: int | str, given: Mapping[str, Any]) -> RunRec
     from db.crawl_state import RESUMABLE, load_run
 
     record = load_run(engine, run)
+    if "crawl" not in record.params:
+        raise ResumeError(f"run {record.id} is not a crawl (resume a Research API query with curate query --resume {record.id})")
     if record.status not in RESUMABLE:
         raise ResumeError(f"crawl run {record.id} is {record.status} ({record.stop_reason}); nothing to resume")
     _refuse_live_owner(record)
@@ -44,6 +46,26 @@ def open_run(engine: Engine, run: int | str, given: Mapping[str, Any]) -> RunRec
     for name, value in given.items():
         if value is not None and stored.get(name) != value:
             raise ResumeError(f"crawl run {record.id} was started with {name}={stored.get(name)!r}, not {value!r}; drop the option to resume it")
+    return record
+
+
+def start_query_run(engine: Engine, base_url: str | None, params: Mapping[str, Any], state: Mapping[str, Any]) -> int:
+    """Creates a Research API query run (its params under ``query_run``); returns its id."""
+    from db.crawl_state import create_run
+
+    return create_run(engine, "research_api", base_url, {"query_run": dict(params)}, state)
+
+
+def open_query_run(engine: Engine, run: int | str) -> RunRecord:
+    """A query run to resume: it must exist, be a query run, be unfinished and not be running elsewhere."""
+    from db.crawl_state import RESUMABLE, load_run
+
+    record = load_run(engine, run)
+    if "query_run" not in record.params:
+        raise ResumeError(f"run {record.id} is not a Research API query (resume a crawl with curate crawl --resume {record.id})")
+    if record.status not in RESUMABLE:
+        raise ResumeError(f"query run {record.id} is {record.status} ({record.stop_reason}); nothing to resume")
+    _refuse_live_owner(record)
     return record
 
 
@@ -75,8 +97,11 @@ def crawl_run(
     on_step: Callable[[Crawler], None] | None = None,
     redact: Callable[[str], str] = str,
     stop_requested: Callable[[], bool] = lambda: False,
+    observed_at: Callable[[], Any] | None = None,
 ) -> CrawlResult:
-    """Runs (or resumes) a catalog-held crawl from its last committed step until it stops."""
+    """Runs (or resumes) a catalog-held crawl from its last committed step until it stops.
+
+    ``observed_at`` gives the time observations are stamped with (default: this machine's clock)."""
     from db.crawl_state import load_members, mark_running, owner
 
     params = CrawlParams(**record.params["crawl"])
@@ -86,7 +111,7 @@ def crawl_run(
     crawler = Crawler(
         source,
         frontier,
-        CatalogSink(engine, record.id, extra_state={"owner": owner()}),
+        CatalogSink(engine, record.id, observed_at=observed_at, extra_state={"owner": owner()}),
         params,
         politeness,
         progress_from_state(record.state),

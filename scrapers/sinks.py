@@ -108,7 +108,7 @@ class CatalogSink:
         self,
         engine: Engine,
         run_id: int,
-        observed_at: datetime | None = None,
+        observed_at: datetime | Callable[[], datetime] | None = None,
         extra_state: dict[str, Any] | None = None,
         flush_steps: int = 25,
         flush_s: float = 0.5,
@@ -158,7 +158,7 @@ class CatalogSink:
             expanded=[step.expanded for step in steps if step.expanded is not None],
             state={**last.state, **self.extra_state},
             stats=last.stats,
-            observed_at=self.observed_at,
+            observed_at=self.observed_at() if callable(self.observed_at) else self.observed_at,
         )
         self.flushes += 1
 

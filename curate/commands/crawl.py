@@ -133,11 +133,20 @@ def crawl(
         attempts=int(_option(context, "attempts", None)), backoff=float(_option(context, "backoff", None)),
     )
     budget = parse_duration(_option(context, "time_budget", time_budget))
+    # on another site than the real one (the sandbox), observations take that site's time (its Date header)
+    stamp = None
+    if plan.base_url:
+        from scrapers.platform_time import platform_clock
+
+        try:
+            stamp = platform_clock(plan.base_url, politeness.timeout)
+        except ConfigError:
+            stamp = None  # a site that cannot be reached: the crawl itself says so, with its own reason
     # the browser starts before a new run is recorded: a backend that cannot start leaves no run behind
     with build_source(plan.source, plan.base_url, secrets, politeness.timeout, headed) as src:
         record = plan.record or start_run(context.engine, plan.source, plan.base_url, plan.params, plan.options)
         with CrawlView(record, quiet=as_json) as view, GracefulStop() as stop:
-            result = crawl_run(context.engine, record, src, politeness, budget, view.update, secrets.redact, stop.requested)
+            result = crawl_run(context.engine, record, src, politeness, budget, view.update, secrets.redact, stop.requested, stamp)
     _report(context, record.id, result, plan.source, as_json)
 
 

@@ -219,8 +219,21 @@ def _catalog_report(context: Context) -> tuple[Any, Path]:
         notes.extend(f"{name} left out: {why}." for name, why in fitted.skipped.items())
     except LabelError as exc:
         notes.append(f"No labels: {exc}.")
-    data = ReportData("Catalog report", str(context.settings.home), frame, load_crawl_depths(context.engine), threshold, percentile, tuple(notes))
+    data = ReportData("Catalog report", str(context.settings.home), frame, load_crawl_depths(context.engine), threshold, percentile,
+                      tuple(notes), trajectories=_trajectories(context, frame))
     return data, context.settings.reports_dir / "catalog"
+
+
+def _trajectories(context: Context, frame) -> Any:
+    """Every observed observation with the video's age at it, for the trajectories figure."""
+    import pandas as pd
+
+    from db.observations import load_trajectories
+
+    observations = load_trajectories(context.engine)
+    created = pd.to_datetime(frame["create_time"], utc=True).set_axis(frame["video_id"].astype(str))
+    observations["age_h"] = (observations["observed_at"] - observations["video_id"].map(created)).dt.total_seconds() / 3600
+    return observations
 
 
 def _snapshot_report(context: Context, ref: str) -> tuple[Any, Path]:

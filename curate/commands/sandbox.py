@@ -32,6 +32,7 @@ def serve_command(
     cache_dir: Path | None = CACHE,
     planted: bool = typer.Option(True, "--planted-signal/--no-planted-signal", help="Let content (category, sound, duration) shift engagement, as `curate synth --planted-signal` does."),
     hidden_counts: float = typer.Option(0.05, "--hidden-counts", min=0, max=1, help="Share of creators whose counts the site withholds (items without stats)."),
+    research: str = typer.Option("", "--research", help="The Research API double's limits and errors as KEY:VALUE,…: 500 expired requests records ttl (e.g. 500:0.05,requests:1000)."),
 ) -> None:
     """Serve a synthetic TikTok world on loopback until Ctrl-C: pages, API, media, injected faults.
 
@@ -48,6 +49,7 @@ def serve_command(
         from core.errors import CurateError
 
         raise CurateError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    _configure_research(site, research)
     console.print(f"sandbox {world.spec.key()} at [bold]{site.base_url}[/] — {len(world.feed):,} videos in the feed, "
                   f"{len(world.authors):,} authors; faults: {plan.describe() or 'none'}" + ("; strict" if strict else ""), highlight=False)
     console.print(f"  try:  curate crawl --base-url {site.base_url} --seed 25 --fanout 5", highlight=False)
@@ -56,6 +58,17 @@ def serve_command(
         site.serve_forever()
     except KeyboardInterrupt:
         err_console.print(f"stopped; served {site.stats['requests']:,} requests")
+
+
+def _configure_research(site, spec: str) -> None:
+    """Applies ``--research`` to the site's Research API double."""
+    from core.errors import ConfigError
+    from sandbox.research import ResearchConfig
+
+    try:
+        site.routes.research.config = ResearchConfig.parse(spec)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"--research {spec!r}: {exc}") from None
 
 
 @sandbox_app.command("warm")

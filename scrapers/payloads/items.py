@@ -272,10 +272,17 @@ def _drop_secrets(value: Any) -> Any:
     return {k: v for k, v in value.items() if k not in _SECRET_KEYS} if isinstance(value, dict) else value
 
 
+def _research_item(record: dict[str, Any]) -> ParsedItem:
+    from scrapers.payloads.research import research_item
+
+    return research_item(record)
+
+
 _READERS: dict[str, Callable[[dict[str, Any]], ParsedItem]] = {
     ITEM: _web_item,
     TIKTOK_SCRAPER: _scraper_item,
     YTDLP: _ytdlp_item,
+    "research_api": _research_item,
 }
 
 __all__ = ["ITEM", "ITEM_SHAPES", "TIKTOK_SCRAPER", "YTDLP", "hashtags", "item_shape", "parse_item", "video_id"]
