@@ -28,9 +28,8 @@ import orjson
 from core.errors import ConfigError, ParseError
 from core.records import AuthorRecord, ParsedItem
 from scrapers.payloads.research import REAL_SITE, research_item
-from scrapers.source import (
-    Blocked, NotFound, Page, SourceError, SourceStats, TransientError, transport_error,
-)
+from scrapers.answers import transport_error
+from scrapers.source import Blocked, NotFound, Page, SourceError, SourceStats, TransientError
 
 RESEARCH_API = "https://open.tiktokapis.com"
 TOKEN_PATH = "/v2/oauth/token/"

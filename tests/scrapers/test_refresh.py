@@ -31,9 +31,10 @@ def young_world():
 
 
 def young_ids(world, days: float = 3) -> list[str]:
-    """Public videos posted less than ``days`` before the reference date."""
+    """Public videos posted less than ``days`` before the reference date that the sandbox never deletes."""
     v = world.videos
-    keep = (world.clock.start - v["create_time"] < days * DAY) & (v["visibility"] == "public")
+    stays = ~np.isfinite(world.growth.gone_at)
+    keep = (world.clock.start - v["create_time"] < days * DAY) & (v["visibility"] == "public") & stays
     return v.loc[keep, "video_id"].tolist()
 
 
