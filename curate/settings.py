@@ -20,6 +20,7 @@ from core.errors import ConfigError
 ENV_HOME = "CURATE_HOME"
 ENV_DB = "CURATE_DB_URL"
 ENV_CONFIG = "CURATE_CONFIG"
+ENV_MEDIA_ROOT = "CURATE_MEDIA_ROOT"
 DEFAULT_HOME = Path("curate-data")
 
 
@@ -33,11 +34,13 @@ class Settings:
     sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: secrets named in the environment (tokens, cookies, proxies), never logged or stored
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: where media files live when not HOME/media (a folder several machines share); see core.media_root
+    media_root: Path | None = None
 
     @property
     def media_dir(self) -> Path:
-        """Downloaded media files."""
-        return self.home / "media"
+        """Downloaded media files: the media root."""
+        return self.media_root or self.home / "media"
 
     @property
     def snapshots_dir(self) -> Path:
@@ -79,7 +82,9 @@ def load_settings(
     db_url = db or env.get(ENV_DB) or file_values.get("db") or _default_db(resolved_home)
     sections = {k: v for k, v in file_values.items() if isinstance(v, dict)}
     found = {k: env[k] for k in SECRET_ENV if env.get(k)}
-    return Settings(home=resolved_home, db_url=db_url, config_file=config_path, sections=sections, secrets=found)
+    media_root = env.get(ENV_MEDIA_ROOT) or file_values.get("media_root")
+    return Settings(home=resolved_home, db_url=db_url, config_file=config_path, sections=sections, secrets=found,
+                    media_root=Path(media_root).expanduser() if media_root else None)
 
 
 def _env_path(env: Mapping[str, str], name: str) -> Path | None:

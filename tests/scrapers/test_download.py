@@ -101,7 +101,7 @@ def test_good_media_lands_with_its_digest_and_bad_media_never_does(sqlite_engine
         "cut_front.mp4": "truncated", "cut_back.mp4": "not_a_container", "zero.mp4": "empty_file",
         "page.mp4": "html_not_video", "missing.mp4": "http_404",
     }
-    on_disk = sorted(p.name for p in (tmp_path / "media").iterdir())
+    on_disk = sorted(p.name for p in (tmp_path / "media").iterdir() if p.name != ".media-root")
     assert on_disk == sorted(f"{v}.{'webm' if n.endswith('webm') else 'mp4'}" for v, n in ids.items() if n.startswith(("good", "other")))
 
 
@@ -127,7 +127,7 @@ def test_files_already_in_media_are_recorded_not_downloaded(sqlite_engine, tmp_p
 def test_a_deleted_file_is_downloaded_again(sqlite_engine, tmp_path, media_server):
     catalog(sqlite_engine, media_server)
     download_media(sqlite_engine, tmp_path, DownloadOptions(workers=2))
-    victim = next(p for p in (tmp_path / "media").iterdir())
+    victim = next(p for p in (tmp_path / "media").iterdir() if p.name != ".media-root")
     victim.unlink()
     summary = download_media(sqlite_engine, tmp_path, DownloadOptions(workers=2))
     assert summary.downloaded == 1 and victim.exists()
