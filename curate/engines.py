@@ -36,3 +36,11 @@ def resolve_engine(section: Any, engine: str | None, ray_address: str | None, wo
         ray_address=ray_address or section.get("ray_address"),
         shard_size=shard_size or section.get("shard_size"),
     )
+
+
+def extraction_claims(engine: Any, extractor: str, cache_key: str) -> Any:
+    """The catalog claims of one extractor with one set of weights (stage ``extract:NAME:CACHEKEY``)."""
+    from db.claims import CatalogClaims, worker_name
+    from db.types import utcnow
+
+    return CatalogClaims(engine, f"extract:{extractor}:{cache_key}", worker_name(), utcnow())
