@@ -67,7 +67,12 @@ def _remote_shard(worker: Any, units: list[Any]) -> list[Done[Any, Any]]:
 
 
 class RayDistributor:
-    """Runs shards of units as Ray tasks (one CPU each), ``2 × workers`` in flight."""
+    """Runs shards of units as Ray tasks (one CPU each), ``workers`` of them at once.
+
+    At most ``workers`` tasks are submitted at a time, so that ``--workers N`` means N
+    tasks working whatever the cluster's size (more would run at once on a larger
+    cluster); a finished task's slot is refilled as soon as its result is in.
+    """
 
     def __init__(self, address: str | None, workers: int, shard_size: int | None = None) -> None:
         self.address = address
@@ -86,7 +91,7 @@ class RayDistributor:
         in_flight: dict[Any, list[U]] = {}
         try:
             while True:
-                while len(in_flight) < 2 * self.workers and (shard := next(pending_shards, None)) is not None:
+                while len(in_flight) < self.workers and (shard := next(pending_shards, None)) is not None:
                     in_flight[task.remote(ref, shard)] = shard
                 if not in_flight:
                     return

@@ -104,7 +104,7 @@ def realdata() -> Path:
 @pytest.fixture(scope="session")
 def ray_cluster():
     """A real Ray head on loopback (its own temporary folder), started once per session and stopped."""
-    from tests.ray_cluster import start_cluster
+    from core.ray_local import start_cluster
 
     cluster = start_cluster()
     os.environ["RAY_AUTH_MODE"] = "disabled"  # the driver must not ask for a token the head does not have

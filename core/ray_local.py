@@ -1,4 +1,7 @@
-"""A real Ray cluster for the tests: ``ray start --head`` on loopback, in its own temporary folder, stopped after.
+"""A private Ray cluster on this machine: ``ray start --head`` on loopback, in its own temporary folder, stopped after.
+
+For the tests, the benchmarks and a first try of ``--engine ray`` on one machine;
+a real cluster is started by its operator and named with ``--ray-address``.
 
 Ray turns on token authentication and binds to the machine's network interface by
 default; here the head runs with ``RAY_AUTH_MODE=disabled`` on 127.0.0.1 (see
@@ -20,6 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+#: the repository, put on the cluster's PYTHONPATH so that its workers import this checkout
 ROOT = Path(__file__).resolve().parents[1]
 
 
