@@ -6,7 +6,9 @@ Each figure stands beside the local engine's on the same files in the same run:
 
 - per-shard overhead: 200 shards of a worker that does nothing, on local processes and on Ray;
 - probe: 400 files (hard links to 16 real clips), 1 and 2 workers;
-- download: 100 sandbox videos with 100 ms to first byte, 2 and 4 workers.
+- download: 100 sandbox videos with 100 ms to first byte, 2 and 4 workers;
+- extract: 400 distinct small clips through a random VideoMAE (64 px, 8 frames), 1 and 2 workers
+  (locally: the model in this process, decoding on threads; on Ray: one batch per task).
 
 Run:  .venv/bin/python -m bench scale
 """
@@ -22,8 +24,10 @@ from typing import Any
 
 N_PROBE = int(os.environ.get("SCALE_BENCH_PROBE", "400"))
 N_DOWNLOAD = int(os.environ.get("SCALE_BENCH_DOWNLOAD", "100"))
+N_EXTRACT = int(os.environ.get("SCALE_BENCH_EXTRACT", "400"))
 N_SHARDS = 200
 TTFB = 0.1
+CLIPS = Path(tempfile.gettempdir()) / "viralcurate-bench-scale-clips-v1"
 
 
 class Nothing:
@@ -117,6 +121,60 @@ def _download_once(world: Any, ids: list[str], base_url: str, home: Path, engine
     return elapsed, summary.downloaded
 
 
+def small_clips(n: int) -> list[Path]:
+    """``n`` distinct 1-second clips (each its own bytes, so each its own cache key), made once."""
+    import subprocess
+
+    CLIPS.mkdir(exist_ok=True)
+    paths = []
+    for i in range(n):
+        path = CLIPS / f"{i:04d}.mp4"
+        if not path.exists():
+            source = f"testsrc2=size=96x96:rate=12:duration=1,hue=h={i % 360}"
+            tmp = path.with_suffix(".tmp.mp4")
+            subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", source, "-c:v", "libx264", "-preset", "ultrafast",
+                            "-pix_fmt", "yuv420p", "-metadata", f"comment={i}", str(tmp)], check=True)
+            tmp.replace(path)
+        paths.append(path)
+    return paths
+
+
+def extract(address: str, folder: Path) -> list[tuple[str, str, str]]:
+    """Inputs per second through a random VideoMAE on each engine, 1 and 2 workers, from an empty cache each time."""
+    import hashlib
+
+    from transformers import VideoMAEConfig, VideoMAEImageProcessor, VideoMAEModel
+
+    from core.distribute import EngineSettings
+    from modeling.cache import FeatureCache
+    from modeling.distributed import ExtractorSpec, Placement
+    from modeling.extraction import run_extraction
+    from modeling.extractors import Item, open_extractor
+
+    model = folder / "videomae"
+    config = VideoMAEConfig(image_size=64, patch_size=16, num_frames=8, tubelet_size=2, hidden_size=64, num_hidden_layers=2,
+                            num_attention_heads=2, intermediate_size=128)
+    VideoMAEModel(config).save_pretrained(model)
+    VideoMAEImageProcessor(size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64}).save_pretrained(model)
+    items = [Item(str(i), p, hashlib.sha256(p.read_bytes()).hexdigest()) for i, p in enumerate(small_clips(N_EXTRACT))]
+    spec = ExtractorSpec("videomae", str(model))
+    extractor = open_extractor(spec.name, spec.model)
+    rows, reference = [], None
+    for workers in (1, 2):
+        for engine in ("local", "ray"):
+            cache = FeatureCache(folder / f"features-{engine}-{workers}", extractor.name, extractor.cache_key())
+            placement = Placement(EngineSettings(engine, workers, address if engine == "ray" else None), spec)
+            start = time.perf_counter()
+            index, summary = run_extraction(extractor, items, cache, workers=workers, placement=placement)
+            elapsed = time.perf_counter() - start
+            assert summary.ok == len(items), summary
+            reference = reference if reference is not None else index
+            assert index.equals(reference), "the engines disagree on the index"
+            rows.append((f"extract {len(items)} clips (random VideoMAE), {workers} worker{'s' * (workers > 1)}", engine,
+                         f"{elapsed:.2f} s ({len(items) / elapsed:.0f} clips/s)"))
+    return rows
+
+
 def main() -> int:
     """Starts the cluster, measures, prints the table, stops the cluster."""
     from core.ray_local import start_cluster
@@ -128,6 +186,7 @@ def main() -> int:
             rows = overhead(cluster.address)
             rows += probe(cluster.address, Path(tmp))
             rows += download(cluster.address, Path(tmp))
+            rows += extract(cluster.address, Path(tmp))
     finally:
         import ray
 

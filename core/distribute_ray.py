@@ -3,7 +3,10 @@
 Ray is an optional extra (``pip install 'viralcurate[ray]'``) and is imported here
 only, when a command asks for ``--engine ray``. With an address the driver joins
 that cluster; without one it starts a private one in this process, on loopback.
-The worker object is put in Ray's object store once and shared by every task.
+The worker object is put in Ray's object store once and shared by every task; each
+Ray worker process keeps the first copy it unpickles for the rest of the run, so
+what the worker builds on first use (a yt-dlp instance, a loaded model) is built
+once per process, not once per task.
 
 Failures follow :mod:`core.distribute`: an exception inside a task stays with its
 unit (the task itself returns normally); a task whose worker process died is
@@ -14,6 +17,8 @@ crash is counted once, here.
 
 from __future__ import annotations
 
+import functools
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -61,9 +66,20 @@ def _host(address: str) -> str:
     return urlsplit(address if "://" in address else f"ray://{address}").hostname or address
 
 
-def _remote_shard(worker: Any, units: list[Any]) -> list[Done[Any, Any]]:
-    """The body of one Ray task: a shard of units through the shared worker."""
-    return run_shard(worker, units)
+#: workers already unpickled in this Ray worker process, by run token: what a worker builds on first use
+#: (a yt-dlp instance, a loaded model) then serves every later task of the run in this process
+_KEPT: dict[str, Any] = {}
+_KEEP = 4
+
+
+def _remote_shard(token: str, worker: Any, units: list[Any]) -> list[Done[Any, Any]]:
+    """The body of one Ray task: a shard of units through the run's worker, kept in this process across tasks."""
+    kept = _KEPT.get(token)
+    if kept is None:
+        while len(_KEPT) >= _KEEP:
+            _KEPT.pop(next(iter(_KEPT)))
+        kept = _KEPT[token] = worker
+    return run_shard(kept, units)
 
 
 class RayDistributor:
@@ -86,25 +102,26 @@ class RayDistributor:
         ray = connect(self.address, self.workers)
         task = ray.remote(num_cpus=1, max_retries=0)(_remote_shard)
         ref = ray.put(worker)
+        token = uuid.uuid4().hex
         size = shard_size_for(sized(units), self.workers, self.shard_size)
         pending_shards = shards(units, size)
         in_flight: dict[Any, list[U]] = {}
         try:
             while True:
                 while len(in_flight) < self.workers and (shard := next(pending_shards, None)) is not None:
-                    in_flight[task.remote(ref, shard)] = shard
+                    in_flight[task.remote(token, ref, shard)] = shard
                 if not in_flight:
                     return
                 ready, _ = ray.wait(list(in_flight), num_returns=1)
                 for done_ref in ready:
                     shard = in_flight.pop(done_ref)
-                    yield from self._collect(ray, task, ref, done_ref, shard)
+                    yield from self._collect(ray, functools.partial(task.remote, token, ref), done_ref, shard)
                     self.shards_done += 1
         finally:
             for pending in in_flight:
                 ray.cancel(pending, force=True)
 
-    def _collect(self, ray: Any, task: Any, ref: Any, done_ref: Any, shard: list[U]) -> Iterator[Done[U, R]]:
+    def _collect(self, ray: Any, submit: Callable[[list[U]], Any], done_ref: Any, shard: list[U]) -> Iterator[Done[U, R]]:
         try:
             yield from ray.get(done_ref)
             return
@@ -117,6 +134,6 @@ class RayDistributor:
             pass  # the worker process died: find the unit that did it
         for unit in shard:
             try:
-                yield from ray.get(task.remote(ref, [unit]))
+                yield from ray.get(submit([unit]))
             except ray.exceptions.RayError:
                 yield Done(unit, error=CRASH_REASON)

@@ -139,6 +139,18 @@ class CatalogClaims:
         with self.engine.begin() as conn:
             conn.execute(stmt, params)
 
+    def forget_done(self, keys: Sequence[str]) -> int:
+        """Forgets that ``keys`` were done (their results are not where this worker looks: a deleted cache)."""
+        table = WorkClaim.__table__
+        removed = 0
+        with self.engine.begin() as conn:
+            for chunk in batched(list(keys), _CHUNK):
+                stmt = sa.delete(table).where(
+                    table.c.stage == self.stage, table.c.key.in_(chunk), table.c.finished_at.is_not(None), table.c.error.is_(None)
+                )
+                removed += int(conn.execute(stmt).rowcount or 0)
+        return removed
+
     def release(self) -> int:
         """Lets go of this worker's unfinished claims (an interrupted run); returns how many."""
         table = WorkClaim.__table__

@@ -38,6 +38,10 @@ class WorkClaims(Protocol):
         """Lets go of unfinished claims."""
         ...
 
+    def forget_done(self, keys: Sequence[str]) -> int:
+        """Forgets that keys were done (the cache that held them is gone), so they are computed again."""
+        ...
+
     def errors(self, keys: Sequence[str]) -> dict[str, str]:
         """Recorded failures of keys, by any worker."""
         ...
@@ -154,6 +158,8 @@ def compute(extractor: Extractor, todo: list[tuple[str, Item]], cache: Any, erro
     Results go into cache shards as they come; a claim is marked done once its shard is on disk.
     """
     writer = _Writer(cache, placement.claims, errors)
+    if placement.claims is not None:
+        placement.claims.forget_done([key for key, _ in todo])  # done elsewhere, yet not in this cache
     units = claimed(todo, placement.claims, progress)
     try:
         if placement.engine.engine == "ray":

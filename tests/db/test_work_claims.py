@@ -90,3 +90,13 @@ def test_a_claim_past_its_lease_is_free_and_release_frees_at_once(engine):
     assert mine.claim(["old"]) == ["old"]
     assert mine.release() == 1
     assert claims(engine, "next").claim(["old"]) == ["old"]
+
+
+def test_forgetting_done_units_lets_them_be_claimed_again_but_not_failed_ones(engine):
+    run = claims(engine, "a")
+    run.claim(["done", "failed"])
+    run.finish({"done": None, "failed": "boom"})
+    later = CatalogClaims(engine, "probe", "b", run.since)
+    assert later.claim(["done", "failed"]) == []
+    assert later.forget_done(["done", "failed"]) == 1
+    assert later.claim(["done", "failed"]) == ["done"]

@@ -76,3 +76,13 @@ def test_two_extract_processes_on_one_catalog_compute_each_input_once(tmp_path, 
     again = json.loads(Cli(home, url)("extract", "clips@v1", "--extractor", "text", "--model", str(tiny_models["text"]), "--json").stdout)
     assert (again["ok"], again["computed"], again["pending"]) == (120, 0, 0)
     assert (FeatureIndex(home / "features", "clips", 1).read("text").keys["status"] == "ok").all()
+
+
+def test_a_deleted_feature_cache_is_computed_again_despite_the_claims(sqlite_cli, media_snapshot, tiny_models):
+    import shutil
+
+    args = ("extract", media_snapshot, "--extractor", "videomae", "--model", str(tiny_models["videomae"]), "--json")
+    first = json.loads(sqlite_cli(*args).stdout)
+    shutil.rmtree(sqlite_cli.home / "features" / "videomae")
+    again = json.loads(sqlite_cli(*args).stdout)
+    assert first["computed"] == again["computed"] == 2 and again["ok"] == 8
