@@ -86,7 +86,7 @@ def download_media(
     forgotten, elsewhere = check_media_files(engine, root, identity)
     run = _DownloadRun(engine, options, utcnow(), on_outcome, identity)
     run.summary.forgotten, run.summary.elsewhere = forgotten, elsewhere
-    shard = RAY_SHARD if options.engine == "ray" else 1
+    shard = options.shard_size or (RAY_SHARD if options.engine == "ray" else 1)
     distributor = make_distributor(EngineSettings(options.engine, options.workers, options.ray_address, shard), WORKER_PRELOAD)
     try:
         return run.run(distributor.map_unordered(MediaDownloader(root, options), run.jobs(distributor.workers)))

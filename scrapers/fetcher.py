@@ -39,6 +39,8 @@ class DownloadOptions:
     #: where the downloads run: local processes or a Ray cluster (core.distribute)
     engine: str = "local"
     ray_address: str | None = None
+    #: videos per shard (one process call or Ray task); None: 1 locally, 4 on Ray
+    shard_size: int | None = None
     limit: int | None = None
     retry_failed: bool = False
     proxy: str | None = None

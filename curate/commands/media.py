@@ -54,6 +54,7 @@ def download(
         workers=int(_option(context, "workers", workers, DEFAULT_WORKERS)),
         engine=where.engine,
         ray_address=where.ray_address,
+        shard_size=where.shard_size,
         limit=_option(context, "limit", limit),
         retry_failed=retry_failed,
         proxy=proxy or secrets.get("CURATE_PROXY"),
