@@ -16,6 +16,7 @@ and the run goes on in a fresh pool.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import multiprocessing
 import signal
 from collections.abc import Callable, Iterable, Iterator
@@ -63,30 +64,38 @@ class ProcessDistributor:
     def map_unordered(self, worker: Callable[[U], R], units: Iterable[U]) -> Iterator[Done[U, R]]:
         """Keeps two shards per process in flight, pulling units as shards finish."""
         size = shard_size_for(sized(units), self.workers, self.shard_size)
-        pending_shards = shards(units, size)
+        later = shards(units, size)
         while True:
             suspects: list[U] = []
+            unsent: list[list[U]] = []
             pool = self._pool(worker, self.workers)
             try:
-                yield from self._drain(pool, pending_shards, suspects)
+                yield from self._drain(pool, later, suspects, unsent)
             except BaseException:
                 _terminate(pool)
                 raise
             finally:
                 self.pids |= set(getattr(pool, "_processes", None) or {})
                 pool.shutdown(wait=True, cancel_futures=True)
-            if not suspects:
+            if not suspects and not unsent:
                 return
             for unit in suspects:
                 yield self._alone(worker, unit)
+            later = itertools.chain(unsent, later)  # a shard the broken pool refused never ran: it goes on as it was
 
-    def _drain(self, pool: ProcessPoolExecutor, pending_shards: Iterator[list[U]], suspects: list[U]) -> Iterator[Done[U, R]]:
+    def _drain(self, pool: ProcessPoolExecutor, pending_shards: Iterator[list[U]], suspects: list[U], unsent: list[list[U]]) -> Iterator[Done[U, R]]:
         """Runs shards until none is left or the pool breaks (then the shards in flight become ``suspects``)."""
         in_flight: dict[Future[list[Done[U, R]]], list[U]] = {}
         ahead = 2 * self.workers
         while True:
             for shard in _take(pending_shards, ahead - len(in_flight)):
-                in_flight[pool.submit(_run_installed, shard)] = shard
+                try:
+                    in_flight[pool.submit(_run_installed, shard)] = shard
+                except BrokenProcessPool:  # it broke since the last wait: this shard was never sent
+                    unsent.append(shard)
+            if unsent:
+                yield from _settle(in_flight, suspects)
+                return
             if not in_flight:
                 return
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -99,8 +108,7 @@ class ProcessDistributor:
                     suspects.extend(shard)
                     broken = True
             if broken:
-                for shard in in_flight.values():
-                    suspects.extend(shard)
+                yield from _settle(in_flight, suspects)
                 return
 
     def _alone(self, worker: Any, unit: U) -> Done[U, R]:
@@ -114,6 +122,15 @@ class ProcessDistributor:
         finally:
             self.pids |= set(getattr(pool, "_processes", None) or {})
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _settle(in_flight: dict[Future[list[Done[U, R]]], list[U]], suspects: list[U]) -> Iterator[Done[U, R]]:
+    """After a break: the shards that finished still count; the others' units become suspects."""
+    for future, shard in in_flight.items():
+        if future.done() and not future.cancelled() and future.exception() is None:
+            yield from future.result()
+        else:
+            suspects.extend(shard)
 
 
 def _take(it: Iterator[list[U]], n: int) -> list[list[U]]:

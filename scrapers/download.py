@@ -74,11 +74,12 @@ class DownloadSummary:
 
 def download_media(
     engine: Engine, home: Path, options: DownloadOptions, on_outcome: Callable[[DownloadOutcome], None] | None = None,
-    media_root: Path | None = None,
+    media_root: Path | None = None, downloader: type[MediaDownloader] = MediaDownloader,
 ) -> DownloadSummary:
     """Claims and downloads catalogued videos until none is left (or ``options.limit``); returns the counts.
 
-    Files go into ``media_root`` (default ``home/media``) and are recorded with that root's id.
+    Files go into ``media_root`` (default ``home/media``) and are recorded with that root's id;
+    ``downloader`` is the worker class (a subclass of MediaDownloader, e.g. in a test).
     """
     root = media_root or home / "media"
     identity = root_id(root)
@@ -89,7 +90,7 @@ def download_media(
     shard = options.shard_size or (RAY_SHARD if options.engine == "ray" else 1)
     distributor = make_distributor(EngineSettings(options.engine, options.workers, options.ray_address, shard), WORKER_PRELOAD)
     try:
-        return run.run(distributor.map_unordered(MediaDownloader(root, options), run.jobs(distributor.workers)))
+        return run.run(distributor.map_unordered(downloader(root, options), run.jobs(distributor.workers)))
     finally:
         release(engine, run.worker)
         _sweep_scratch(root / SCRATCH)

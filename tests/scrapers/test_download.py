@@ -143,3 +143,16 @@ def test_check_media_names_each_kind_of_bad_file(tmp_path, media_files):
         assert caught.value.reason == reason
     (tmp_path / "g.webm").write_bytes(media_files["good.webm"])
     assert check_media(tmp_path / "g.webm").ext == "webm"
+
+
+def test_a_worker_that_dies_is_one_failed_video_and_the_run_goes_on(sqlite_engine, tmp_path, media_server):
+    from tests.scrapers.crashing import VICTIM, CrashingDownloader
+
+    ids = catalog(sqlite_engine, media_server)
+    assert ids[VICTIM] == "cut_front.mp4"  # a file that would have failed anyway: the counts stay comparable
+    summary = download_media(sqlite_engine, tmp_path, DownloadOptions(workers=2), downloader=CrashingDownloader)
+    # a job beside the crash may have stored its file before the pool broke: run again alone, it finds it present
+    assert summary.downloaded + summary.already_present == 3 and summary.failed["worker_crashed"] == 1 and sum(summary.failed.values()) == 5
+    stored = rows(sqlite_engine)
+    assert stored[VICTIM]["download_error"].startswith("worker_crashed") and stored[VICTIM]["claimed_by"] is None
+    assert all(stored[v]["media_path"] for v, n in ids.items() if n.startswith(("good", "other")))
