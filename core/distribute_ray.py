@@ -18,13 +18,14 @@ crash is counted once, here.
 from __future__ import annotations
 
 import functools
+import socket
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from core.distribute import CRASH_REASON, Done, describe, run_shard, shard_size_for, shards, sized
-from core.errors import CurateError, MissingComponent
+from core.errors import ConfigError, CurateError, MissingComponent
 
 U = TypeVar("U")
 R = TypeVar("R")
@@ -44,6 +45,8 @@ def _ray() -> Any:
 def connect(address: str | None, workers: int) -> Any:
     """Joins the cluster at ``address`` (HOST:PORT or ray://…), or starts one here on loopback; returns ``ray``."""
     ray = _ray()
+    if address:
+        _reachable(address)
     if ray.is_initialized():
         return ray
     options: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
@@ -60,6 +63,17 @@ def connect(address: str | None, workers: int) -> Any:
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise CurateError(f"cannot reach the Ray cluster at {address or 'a local start'}: {str(exc).splitlines()[0][:200]}") from None
     return ray
+
+
+def _reachable(address: str, timeout: float = 5.0) -> None:
+    """A clean error at once for a cluster that does not answer (ray.init would retry for minutes)."""
+    parts = urlsplit(address if "://" in address else f"ray://{address}")
+    if parts.hostname is None or parts.port is None:
+        raise ConfigError(f"--ray-address takes HOST:PORT (e.g. 127.0.0.1:6379), got {address!r}")
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=timeout).close()
+    except OSError as exc:
+        raise CurateError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
 
 
 def _host(address: str) -> str:

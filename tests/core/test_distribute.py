@@ -98,3 +98,13 @@ def test_ray_a_unit_that_kills_its_worker_is_an_error_and_the_run_goes_on(ray_cl
     got = outcomes(RayDistributor(ray_cluster.address, 2, shard_size=3), Square(die_on=13), [*UNITS, 13])
     assert got.pop(13) == (None, CRASH_REASON)
     assert got == EXPECTED
+
+
+def test_a_ray_address_that_does_not_answer_is_a_clean_error_at_once():
+    from core.distribute_ray import RayDistributor
+    from core.errors import CurateError
+
+    with pytest.raises(ConfigError, match="HOST:PORT"):
+        list(RayDistributor("nowhere", 1).map_unordered(abs, [1]))
+    with pytest.raises(CurateError, match="cannot reach the Ray cluster at 127.0.0.1:1: Connection refused"):
+        list(RayDistributor("127.0.0.1:1", 1).map_unordered(abs, [1]))
