@@ -21,6 +21,7 @@ ENV_HOME = "CURATE_HOME"
 ENV_DB = "CURATE_DB_URL"
 ENV_CONFIG = "CURATE_CONFIG"
 ENV_PSEUDONYM_KEY = "CURATE_PSEUDONYM_KEY"
+ENV_MEDIA_ROOT = "CURATE_MEDIA_ROOT"
 DEFAULT_HOME = Path("curate-data")
 
 
@@ -36,11 +37,13 @@ class Settings:
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     #: the key of author pseudonyms in snapshots, so that two catalogs give the same author keys (None: the catalog's secret)
     pseudonym_key: str | None = field(default=None, repr=False)
+    #: where media files live when not HOME/media (a folder several machines share); see core.media_root
+    media_root: Path | None = None
 
     @property
     def media_dir(self) -> Path:
-        """Downloaded media files."""
-        return self.home / "media"
+        """Downloaded media files: the media root."""
+        return self.media_root or self.home / "media"
 
     @property
     def snapshots_dir(self) -> Path:
@@ -86,8 +89,9 @@ def load_settings(
     key = env.get(ENV_PSEUDONYM_KEY) or file_values.get("pseudonym_key") or None
     if key is not None and (not isinstance(key, str) or len(key) < 16):
         raise ConfigError(f"the pseudonymisation key ({ENV_PSEUDONYM_KEY} or pseudonym_key) must be a string of at least 16 characters")
+    media_root = env.get(ENV_MEDIA_ROOT) or file_values.get("media_root")
     return Settings(home=resolved_home, db_url=db_url, config_file=config_path, sections=sections, secrets=found,
-                    pseudonym_key=key)
+                    pseudonym_key=key, media_root=Path(media_root).expanduser() if media_root else None)
 
 
 def _env_path(env: Mapping[str, str], name: str) -> Path | None:

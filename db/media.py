@@ -49,6 +49,15 @@ class MediaFile:
     video_id: str
     media_path: str
     media_sha256: str | None
+    #: the id of the media root the file was stored in (None: unknown, an older catalog)
+    media_root: str | None = None
+    #: when it was last probed (None: never): part of the probe claim's key, so that --all probes again
+    probed_at: object = None
+
+    @property
+    def claim_key(self) -> str:
+        """The unit a probe claims: this video, these bytes, since its last probe."""
+        return f"{self.video_id}:{self.media_sha256 or '-'}:{self.probed_at.isoformat() if self.probed_at else 'never'}"
 
 
 def _needs_probe(table: sa.Table) -> sa.ColumnElement[bool]:
@@ -63,7 +72,7 @@ def _needs_probe(table: sa.Table) -> sa.ColumnElement[bool]:
 def pending_probes(engine: Engine, everything: bool = False) -> list[MediaFile]:
     """Media not probed yet, whose sha256 changed since, or whose file was missing (all media with ``everything``)."""
     table = Video.__table__
-    query = sa.select(table.c.id, table.c.media_path, table.c.media_sha256).where(table.c.media_path.is_not(None))
+    query = sa.select(table.c.id, table.c.media_path, table.c.media_sha256, table.c.media_root, table.c.probed_at).where(table.c.media_path.is_not(None))
     if not everything:
         query = query.where(_needs_probe(table))
     with engine.connect() as conn:

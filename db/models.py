@@ -83,6 +83,9 @@ class Video(SQLModel, table=True):
     updated_at: datetime = _when(default_factory=utcnow)
     # media, filled by `curate download`
     media_path: str | None = None
+    #: the id of the media root the file was stored in (``MEDIA_ROOT/.media-root``), so that a worker
+    #: that does not see that root says so instead of taking the file for deleted
+    media_root: str | None = Field(default=None, max_length=32)
     media_sha256: str | None = Field(default=None, index=True, max_length=64)
     media_size: int | None = _count()
     downloaded_at: datetime | None = _when(default=None)
@@ -220,3 +223,22 @@ class CatalogMeta(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: str
+
+
+class WorkClaim(SQLModel, table=True):
+    """A unit of a stage's work (a probe of one file, an extraction of one input) claimed by one worker.
+
+    ``claimed_by`` is ``host:pid:tag``; a claim is free again when its lease expires or,
+    on the same host, at once when its process is gone. ``finished_at`` with no
+    ``error`` is done; with an error, a later run may retry it.
+    """
+
+    __tablename__ = "work_claim"
+
+    stage: str = Field(primary_key=True, max_length=96)
+    key: str = Field(primary_key=True, max_length=160)
+    claimed_by: str | None = Field(default=None, index=True)
+    claimed_at: datetime | None = _when(default=None)
+    finished_at: datetime | None = _when(default=None)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    error: str | None = None

@@ -2,15 +2,17 @@
 
 A failed input (missing file, changed bytes, undecodable media) becomes a row with
 its status and error in the snapshot's feature index, never an exception that stops
-the run.
+the run. Where the work runs is :mod:`modeling.distributed`'s business: locally,
+threads prepare inputs ahead of the model in this process; on Ray, each task
+prepares and runs a batch; with claims, several workers on one catalog compute each
+input once, and the index written last sees everything the others computed.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,20 +21,21 @@ import numpy as np
 import pandas as pd
 
 from modeling.cache import FeatureCache, FeatureIndex
+from modeling.distributed import PENDING, Placement, compute, from_others
 from modeling.extractors.base import Extractor, Item
-from modeling.media import MediaError, sha256_of
+from modeling.media import sha256_of
 from modeling.snapshot import Snapshot
 
 #: called with (inputs just finished, inputs to compute in all)
 Progress = Callable[[int, int], None]
-FLUSH_EVERY = 256  # results per cache shard
 
 
 @dataclass(frozen=True)
 class ExtractionSummary:
     """Counts of one extraction.
 
-    ``total`` = ``ok`` + ``failed`` + ``no_input`` counts videos; ``computed`` and ``cached``
+    ``total`` = ``ok`` + ``failed`` + ``no_input`` + ``pending`` counts videos (``pending``: another
+    worker on the same catalog is computing it at the time); ``computed`` and ``cached``
     count distinct inputs (videos sharing a file or a text share one computation).
     """
 
@@ -47,6 +50,7 @@ class ExtractionSummary:
     seconds: float
     reasons: dict[str, int] = field(default_factory=dict)
     examples: list[str] = field(default_factory=list)
+    pending: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able counts."""
@@ -106,18 +110,27 @@ def text_sources(snapshot: Snapshot, features_root: Path, frame: pd.DataFrame) -
     return series, used
 
 
-def run_extraction(extractor: Extractor, items: list[Item], cache: FeatureCache, progress: Progress | None = None, workers: int = 2) -> tuple[pd.DataFrame, ExtractionSummary]:
-    """Extracts what the cache lacks; returns each video's key and status, and the counts."""
+def run_extraction(extractor: Extractor, items: list[Item], cache: FeatureCache, progress: Progress | None = None, workers: int = 2,
+                   placement: Placement | None = None) -> tuple[pd.DataFrame, ExtractionSummary]:
+    """Extracts what the cache lacks (where ``placement`` says); returns each video's key and status, and the counts.
+
+    Status: ``ok``, ``error`` (with the reason), ``no_input``, or ``pending`` (another worker holds it now).
+    """
     start = time.perf_counter()
+    placement = placement or Placement()
     keys = [extractor.input_key(item) for item in items]
     cached = cache.keys()
     todo = _unique_todo(items, keys, cached)
     status: dict[str, str] = {}
     tick = (lambda n: progress(n, len(todo))) if progress is not None else None
-    done = _compute(extractor, todo, cache, status, tick, workers)
+    done = compute(extractor, todo, cache, status, tick, workers, placement)
+    known = cached | done
+    if placement.claims is not None:
+        known = cache.keys()  # what the other workers stored meanwhile
+        status.update(from_others(placement.claims, [k for k, _ in todo if k not in known and k not in status]))
     rows = pd.DataFrame({"video_id": [i.video_id for i in items], "key": keys})
-    known = rows["key"].isin(cached) | rows["key"].isin(done)
-    rows["status"] = np.where(rows["key"].isna(), "no_input", np.where(known, "ok", "error"))
+    outcome = np.where(rows["key"].map(status).eq(PENDING), "pending", "error")
+    rows["status"] = np.where(rows["key"].isna(), "no_input", np.where(rows["key"].isin(known), "ok", outcome))
     rows["error"] = rows["key"].map(status)
     reasons = Counter(msg.split(":", 1)[0] for msg in status.values())
     summary = ExtractionSummary(
@@ -131,12 +144,14 @@ def run_extraction(extractor: Extractor, items: list[Item], cache: FeatureCache,
         cached=int(rows.loc[rows["key"].isin(cached), "key"].nunique()),
         seconds=round(time.perf_counter() - start, 3),
         reasons=dict(reasons),
-        examples=list(status.values())[:3],
+        examples=[m for m in status.values() if m != PENDING][:3],
+        pending=int((rows["status"] == "pending").sum()),
     )
     return rows, summary
 
 
-def extract_snapshot(extractor: Extractor, snapshot: Snapshot, home: Path, features_root: Path, progress: Progress | None = None, workers: int = 2) -> ExtractionSummary:
+def extract_snapshot(extractor: Extractor, snapshot: Snapshot, home: Path, features_root: Path, progress: Progress | None = None, workers: int = 2,
+                     placement: Placement | None = None) -> ExtractionSummary:
     """Extracts one extractor over a snapshot and records the result in the snapshot's feature index."""
     extra, used = ([], [])
     if extractor.input == "text":
@@ -145,7 +160,7 @@ def extract_snapshot(extractor: Extractor, snapshot: Snapshot, home: Path, featu
     cache = FeatureCache(features_root, extractor.name, extractor.cache_key())
     info = {**extractor.describe(), "text_sources": used} if extractor.input == "text" else extractor.describe()
     cache.write_info(info)
-    rows, summary = run_extraction(extractor, items, cache, progress, workers)
+    rows, summary = run_extraction(extractor, items, cache, progress, workers, placement)
     FeatureIndex(features_root, snapshot.name, snapshot.version).write(extractor.name, extractor.cache_key(), info, rows)
     return summary
 
@@ -158,77 +173,3 @@ def _unique_todo(items: list[Item], keys: list[str | None], cached: set[str]) ->
             seen.add(key)
             todo.append((key, item))
     return todo
-
-
-def _compute(extractor: Extractor, todo: list[tuple[str, Item]], cache: FeatureCache, errors: dict[str, str], progress: Callable[[int], None] | None, workers: int) -> set[str]:
-    """Prepares inputs in threads (bounded look-ahead), runs the model in batches, writes shards as it goes."""
-    done: set[str] = set()
-    pending: list[dict[str, Any]] = []
-    batch: list[tuple[str, Any]] = []
-    size = max(1, extractor.batch_size)
-    for key, prepared in _prepared(extractor, todo, workers):
-        if isinstance(prepared, Exception):
-            errors[key] = _reason(prepared)
-            _advance(progress, 1)
-            continue
-        batch.append((key, prepared))
-        if len(batch) >= size:
-            pending += _run_batch(extractor, batch, errors, done, progress)
-            batch = []
-        if len(pending) >= FLUSH_EVERY:
-            cache.write(pending)
-            pending = []
-    pending += _run_batch(extractor, batch, errors, done, progress) if batch else []
-    cache.write(pending)
-    return done
-
-
-def _prepared(extractor: Extractor, todo: list[tuple[str, Item]], workers: int) -> Iterator[tuple[str, Any]]:
-    """``(key, prepared input or the exception)`` in order, preparing a few ahead in threads (PyAV releases the GIL)."""
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        ahead: deque[tuple[str, Future]] = deque()
-        for key, item in todo:
-            ahead.append((key, pool.submit(_prepare_one, extractor, item)))
-            if len(ahead) > 2 * max(1, workers) + extractor.batch_size:
-                yield _result(*ahead.popleft())
-        while ahead:
-            yield _result(*ahead.popleft())
-
-
-def _prepare_one(extractor: Extractor, item: Item) -> Any:
-    if extractor.input == "media":
-        if not item.media_path.is_file():
-            raise MediaError(f"media file not found: {item.media_path}")
-        if item.media_sha256 and sha256_of(item.media_path) != item.media_sha256:
-            raise MediaError(f"{item.media_path.name} changed since the snapshot (sha256 differs)")
-    return extractor.prepare(item)
-
-
-def _result(key: str, future: Future) -> tuple[str, Any]:
-    try:
-        return key, future.result()
-    except Exception as exc:  # noqa: BLE001 - one broken input must not stop the run
-        return key, exc
-
-
-def _run_batch(extractor: Extractor, batch: list[tuple[str, Any]], errors: dict[str, str], done: set[str], progress: Callable[[int], None] | None) -> list[dict[str, Any]]:
-    try:
-        outputs = extractor.run([prepared for _, prepared in batch])
-    except Exception as exc:  # noqa: BLE001 - recorded per input; the summary shows it
-        for key, _ in batch:
-            errors[key] = _reason(exc)
-        _advance(progress, len(batch))
-        return []
-    done.update(key for key, _ in batch)
-    _advance(progress, len(batch))
-    return [{"key": key, **out} for (key, _), out in zip(batch, outputs, strict=True)]
-
-
-def _reason(exc: Exception) -> str:
-    text = str(exc).splitlines()[0][:200] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}"
-
-
-def _advance(progress: Callable[[int], None] | None, n: int) -> None:
-    if progress is not None:
-        progress(n)

@@ -1,41 +1,46 @@
-"""Downloading media for catalogued videos: claimed from the catalog, fetched by worker processes, recorded.
+"""Downloading media for catalogued videos: claimed from the catalog, fetched by the distributor's workers, recorded.
 
-The coordinator claims a few videos at a time (row locks on Postgres, so several
-``curate download`` processes share the work), hands them to worker processes
-(:mod:`scrapers.fetcher`: yt-dlp and the media checks are CPU work, which threads
-would serialise on one core) and records the outcomes in batches. A failed video is
-a row with a reason, retried on a later run; an interrupted run frees its claims.
+The coordinator claims videos as the distributor (:mod:`core.distribute`) asks for
+more work (row locks on Postgres, so several ``curate download`` processes or
+machines share the work), the workers (:class:`scrapers.fetcher.MediaDownloader`,
+in local processes or Ray tasks: yt-dlp and the media checks are CPU work, which
+threads would serialise on one core) fetch and check, and the outcomes are
+recorded in batches as they come. A failed video is a row with a reason, retried
+on a later run; a worker that dies is a row with a reason too; an interrupted run
+frees its claims, and a killed one's claims are taken over by the next run at once.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import os
 import shutil
 import socket
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.distribute import Done, EngineSettings, make_distributor
+from core.media_root import root_id
+from db.claims import LEASE, is_dead, worker_name
 from db.download_jobs import DownloadJob, DownloadOutcome
-from db.downloads import LEASE, claim, forget_missing_files, record, release
+from db.downloads import check_media_files, claim, record, release
 from db.types import utcnow
-from scrapers.fetcher import SCRATCH, DownloadOptions, MediaDownloader, fetch_in_worker, start_worker
+from scrapers.fetcher import SCRATCH, DownloadOptions, MediaDownloader
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-#: outcomes are written to the catalog in batches of this size
+#: outcomes are written to the catalog in batches of this size, or after this many seconds
 RECORD_BATCH = 32
+RECORD_EVERY_S = 1.0
 #: what a worker process imports before it forks (the parts that take a second to import)
 WORKER_PRELOAD = ["scrapers.fetcher", "yt_dlp", "av"]
+#: videos per Ray task (a local worker process takes one at a time)
+RAY_SHARD = 4
 
 
 @dataclass
@@ -46,6 +51,10 @@ class DownloadSummary:
     already_present: int = 0
     failed: Counter[str] = field(default_factory=Counter)
     bytes: int = 0
+    #: catalogued files this worker cannot see because they were stored in another media root
+    elsewhere: int = 0
+    #: catalogued files gone from this media root, forgotten so that they are downloaded again
+    forgotten: int = 0
 
     def add(self, outcome: DownloadOutcome) -> None:
         """Counts one outcome."""
@@ -59,119 +68,81 @@ class DownloadSummary:
 
     def as_dict(self) -> dict[str, Any]:
         """The shape ``curate download --json`` prints."""
-        return {"downloaded": self.downloaded, "already_present": self.already_present, "failed": dict(self.failed), "bytes": self.bytes}
-
-
-def worker_name() -> str:
-    """A name for this process's claims: host, pid and a random tag."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        return {"downloaded": self.downloaded, "already_present": self.already_present, "failed": dict(self.failed),
+                "bytes": self.bytes, "elsewhere": self.elsewhere, "forgotten": self.forgotten}
 
 
 def download_media(
-    engine: Engine, home: Path, options: DownloadOptions, on_outcome: Callable[[DownloadOutcome], None] | None = None
+    engine: Engine, home: Path, options: DownloadOptions, on_outcome: Callable[[DownloadOutcome], None] | None = None,
+    media_root: Path | None = None, downloader: type[MediaDownloader] = MediaDownloader,
 ) -> DownloadSummary:
-    """Claims and downloads catalogued videos until none is left (or ``options.limit``); returns the counts."""
-    (home / "media").mkdir(parents=True, exist_ok=True)
-    _sweep_scratch(home / "media" / SCRATCH)
-    forget_missing_files(engine, home)
-    run = _DownloadRun(engine, options, utcnow(), on_outcome)
+    """Claims and downloads catalogued videos until none is left (or ``options.limit``); returns the counts.
+
+    Files go into ``media_root`` (default ``home/media``) and are recorded with that root's id;
+    ``downloader`` is the worker class (a subclass of MediaDownloader, e.g. in a test).
+    """
+    root = media_root or home / "media"
+    identity = root_id(root)
+    _sweep_scratch(root / SCRATCH)
+    forgotten, elsewhere = check_media_files(engine, root, identity)
+    run = _DownloadRun(engine, options, utcnow(), on_outcome, identity)
+    run.summary.forgotten, run.summary.elsewhere = forgotten, elsewhere
+    shard = options.shard_size or (RAY_SHARD if options.engine == "ray" else 1)
+    distributor = make_distributor(EngineSettings(options.engine, options.workers, options.ray_address, shard), WORKER_PRELOAD)
     try:
-        with _pool(home, options) as (pool, fetch):
-            return run.run(pool, fetch)
+        return run.run(distributor.map_unordered(downloader(root, options), run.jobs(distributor.workers)))
     finally:
         release(engine, run.worker)
+        _sweep_scratch(root / SCRATCH)
         # each worker empties its own folder; another process's may still be in use
         with contextlib.suppress(OSError):
-            (home / "media" / SCRATCH).rmdir()
+            (root / SCRATCH).rmdir()
 
 
 def _sweep_scratch(scratch: Path) -> None:
-    """Removes worker folders left by processes that died (untouched for longer than a claim's lease)."""
+    """Removes worker folders left by processes that died: on this host at once, elsewhere after a lease."""
     if not scratch.is_dir():
         return
     cutoff = time.time() - LEASE.total_seconds()
+    here = socket.gethostname()
     for folder in scratch.iterdir():
+        host, _, pid = folder.name.rpartition("-")
         with contextlib.suppress(OSError):
-            if folder.stat().st_mtime < cutoff:
+            if (host == here and pid.isdigit() and is_dead(f"{host}:{pid}:")) or folder.stat().st_mtime < cutoff:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def _pool(home: Path, options: DownloadOptions) -> Iterator[tuple[Executor, Callable[[DownloadJob], DownloadOutcome]]]:
-    """Worker processes (yt-dlp and the checks are CPU work: threads would share one core); one worker runs here."""
-    if options.workers <= 1:
-        with ThreadPoolExecutor(1, thread_name_prefix="download") as pool:
-            yield pool, MediaDownloader(home, options).fetch
-        return
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(WORKER_PRELOAD)
-    pool = ProcessPoolExecutor(options.workers, mp_context=context, initializer=start_worker, initargs=(str(home), options))
-    try:
-        yield pool, fetch_in_worker
-    except BaseException:
-        _stop_workers(pool, home)
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _stop_workers(pool: ProcessPoolExecutor, home: Path) -> None:
-    """Ends the workers at once (Ctrl-C, a failure) and removes what they were writing.
-
-    Workers ignore SIGINT (the coordinator decides), and an abandoned worker would
-    wait on its queue forever: they are terminated. Python 3.14 has
-    ``terminate_workers()``; here the executor's process table is the only handle.
-    """
-    processes = dict(getattr(pool, "_processes", None) or {})
-    for process in processes.values():
-        with contextlib.suppress(Exception):
-            process.terminate()
-    for pid, process in processes.items():
-        with contextlib.suppress(Exception):
-            process.join(timeout=5)
-        shutil.rmtree(home / "media" / SCRATCH / f"{socket.gethostname()}-{pid}", ignore_errors=True)
-
-
 class _DownloadRun:
-    """The coordinator: keeps the workers fed with claimed jobs and records outcomes in batches."""
+    """The coordinator: claims jobs as the workers ask for them and records outcomes in batches."""
 
-    def __init__(self, engine: Engine, options: DownloadOptions, since: datetime, on_outcome) -> None:
+    def __init__(self, engine: Engine, options: DownloadOptions, since: datetime, on_outcome, identity: str) -> None:
         self.engine, self.options, self.since = engine, options, since
         self.on_outcome = on_outcome
+        self.identity = identity
         self.worker = worker_name()
         self.summary = DownloadSummary()
         self._claimed = 0
         self._buffer: list[DownloadOutcome] = []
+        self._flushed_at = time.monotonic()
 
-    def _claim_more(self, free: int) -> list[DownloadJob]:
-        want = free if self.options.limit is None else min(free, self.options.limit - self._claimed)
-        if want <= 0:
-            return []
-        jobs = claim(self.engine, self.worker, want, self.since, self.options.retry_failed)
-        self._claimed += len(jobs)
-        return jobs
+    def jobs(self, workers: int) -> Iterator[DownloadJob]:
+        """Claimed jobs, a few at a time, as the distributor pulls them (until none is left or the limit)."""
+        while True:
+            want = max(1, workers) if self.options.limit is None else min(max(1, workers), self.options.limit - self._claimed)
+            if want <= 0:
+                return
+            jobs = claim(self.engine, self.worker, want, self.since, self.options.retry_failed)
+            if not jobs:
+                return
+            self._claimed += len(jobs)
+            yield from jobs
 
-    def run(self, pool: Executor, fetch: Callable[[DownloadJob], DownloadOutcome]) -> DownloadSummary:
-        """Claims a few jobs ahead of the workers, collects outcomes, records them in batches."""
-        ahead = 2 * max(1, self.options.workers)
-        pending: set[Future[DownloadOutcome]] = set()
-        more = True
+    def run(self, results: Iterator[Done[DownloadJob, DownloadOutcome]]) -> DownloadSummary:
+        """Collects each job's outcome (a crashed worker's job is a failure with the reason) and records them."""
         try:
-            while True:
-                if more and len(pending) < ahead:
-                    jobs = self._claim_more(ahead - len(pending))
-                    more = bool(jobs)
-                    pending |= {pool.submit(fetch, job) for job in jobs}
-                if not pending:
-                    break
-                done, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
-                for future in done:
-                    self._collect(future.result())
-                self._flush(force=not done)
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+            for done in results:
+                self._collect(done.result if done.ok else DownloadOutcome(done.unit.video_id, error=done.error))
+                self._flush(force=False)
         finally:
             self._flush(force=True)
         return self.summary
@@ -183,6 +154,8 @@ class _DownloadRun:
             self.on_outcome(outcome)
 
     def _flush(self, force: bool) -> None:
-        if self._buffer and (force or len(self._buffer) >= RECORD_BATCH):
-            record(self.engine, self._buffer)
+        due = len(self._buffer) >= RECORD_BATCH or time.monotonic() - self._flushed_at >= RECORD_EVERY_S
+        if self._buffer and (force or due):
+            record(self.engine, self._buffer, self.identity)
             self._buffer = []
+            self._flushed_at = time.monotonic()

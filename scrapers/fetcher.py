@@ -16,13 +16,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from core.media_root import stored_name
 from core.records import is_valid_video_id
 from db.download_jobs import DownloadJob, DownloadOutcome
 from scrapers.media import MediaRejected, check_media
@@ -36,6 +36,11 @@ class DownloadOptions:
     """How to download: concurrency, limits, retries of failures, network settings."""
 
     workers: int = 4
+    #: where the downloads run: local processes or a Ray cluster (core.distribute)
+    engine: str = "local"
+    ray_address: str | None = None
+    #: videos per shard (one process call or Ray task); None: 1 locally, 4 on Ray
+    shard_size: int | None = None
     limit: int | None = None
     retry_failed: bool = False
     proxy: str | None = None
@@ -45,18 +50,33 @@ class DownloadOptions:
 
 
 class MediaDownloader:
-    """Fetches one job at a time with yt-dlp and checks the file before storing it (one per worker process)."""
+    """Fetches one job at a time with yt-dlp and checks the file before storing it: the download worker.
 
-    def __init__(self, home: Path, options: DownloadOptions) -> None:
-        self.home, self.options = home, options
-        self.media_dir = home / "media"
-        self._scratch = self.media_dir / SCRATCH / f"{socket.gethostname()}-{os.getpid()}"
+    A picklable callable (``downloader(job) -> outcome``): the distributor sends it to
+    each worker process or Ray task, where it builds its yt-dlp instance on first use
+    and works in a scratch folder named after its own host and process.
+    """
+
+    def __init__(self, media_root: Path, options: DownloadOptions) -> None:
+        self.media_dir, self.options = media_root, options
         self._ytdl: Any = None
+        self._pid: int | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"media_dir": self.media_dir, "options": self.options, "_ytdl": None, "_pid": None}
+
+    @property
+    def _scratch(self) -> Path:
+        return self.media_dir / SCRATCH / f"{socket.gethostname()}-{os.getpid()}"
 
     def _ydl(self) -> Any:
-        if self._ytdl is None:
-            self._ytdl = _new_ytdl(self._scratch, self.options)
+        if self._ytdl is None or self._pid != os.getpid():
+            self._ytdl, self._pid = _new_ytdl(self._scratch, self.options), os.getpid()
         return self._ytdl
+
+    def __call__(self, job: DownloadJob) -> DownloadOutcome:
+        """The worker's entry point: :meth:`fetch`."""
+        return self.fetch(job)
 
     def fetch(self, job: DownloadJob) -> DownloadOutcome:
         """Downloads, checks and stores one video; any failure becomes the outcome's reason."""
@@ -99,7 +119,7 @@ class MediaDownloader:
         facts = check_media(path)
         final = self.media_dir / f"{video_id}.{facts.ext}"
         os.replace(path, final)
-        return DownloadOutcome(video_id, str(final.relative_to(self.home)), facts.sha256, facts.size)
+        return DownloadOutcome(video_id, stored_name(self.media_dir, final), facts.sha256, facts.size)
 
     def _present(self, video_id: str) -> DownloadOutcome | None:
         """A file already in media/ (a run that stored it but died before recording it)."""
@@ -109,7 +129,7 @@ class MediaDownloader:
             except MediaRejected:
                 path.unlink(missing_ok=True)
                 continue
-            return DownloadOutcome(video_id, str(path.relative_to(self.home)), facts.sha256, facts.size, already_present=True)
+            return DownloadOutcome(video_id, stored_name(self.media_dir, path), facts.sha256, facts.size, already_present=True)
         return None
 
 
@@ -176,20 +196,3 @@ def _reason(exc: Exception) -> str:
         if needle in lowered:
             return f"{reason}: {text[:160]}"
     return f"download_error: {text[:160]}"
-
-
-
-#: the worker process's downloader (set by its initializer)
-_WORKER: MediaDownloader | None = None
-
-
-def start_worker(home: str, options: DownloadOptions) -> None:
-    """A worker process's initializer: its one downloader; Ctrl-C is for the coordinator to handle."""
-    global _WORKER
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _WORKER = MediaDownloader(Path(home), options)
-
-
-def fetch_in_worker(job: DownloadJob) -> DownloadOutcome:
-    """Runs one job in a worker process."""
-    return _WORKER.fetch(job)  # type: ignore[union-attr]

@@ -99,3 +99,19 @@ def realdata() -> Path:
     if not REALDATA.is_dir():
         pytest.skip("../shared/realdata is absent (third-party data, never copied into the project)")
     return REALDATA
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A real Ray head on loopback (its own temporary folder), started once per session and stopped."""
+    from core.ray_local import start_cluster
+
+    cluster = start_cluster()
+    os.environ["RAY_AUTH_MODE"] = "disabled"  # the driver must not ask for a token the head does not have
+    yield cluster
+    try:
+        import ray
+
+        ray.shutdown()
+    finally:
+        cluster.stop()

@@ -9,10 +9,9 @@ import typer
 
 from core.errors import CurateError
 from curate.context import Context
+from curate.engines import address_option, engine_option, resolve_engine
 from curate.output import console, err_console, key_value_table, print_json
 
-#: how many probe results are stored per transaction while a run goes on
-PROBE_STORE_BATCH = 500
 #: the keys ``curate probe FILE… --json`` prints first, in this order
 FILE_KEYS = ("path", "readable", "reason", "container", "codec", "width", "height", "fps", "duration_s", "frames", "has_audio", "truncated")
 
@@ -27,21 +26,26 @@ def probe(
     files: list[Path] | None = typer.Argument(None, help="Probe these files only and print their facts; the catalog is not touched."),
     workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Processes probing in parallel. Default: one per CPU."),
     everything: bool = typer.Option(False, "--all", help="Probe every catalogued file again, not only new or changed ones."),
+    engine: str | None = engine_option(),
+    ray_address: str | None = address_option(),
     as_json: bool = typer.Option(False, "--json", help="Print JSON: the counts, or one object per FILE."),
 ) -> None:
     """Probe media with PyAV: container, codec, size, fps, duration, frames, audio, and damage.
 
     Without FILE, probes the catalog's media files not probed yet (or whose sha256
-    changed since) and stores the facts; `curate filter` then judges them.
+    changed since) and stores the facts; `curate filter` then judges them. Several
+    processes or machines on one Postgres catalog probe each file once; with
+    --engine ray the files are probed by tasks on a Ray cluster.
 
     Example:  curate probe --workers 2 && curate probe clip.mp4 --json
     """
     context: Context = ctx.obj
     workers = _option(context, "probe", "workers", workers)
+    where = resolve_engine(context.settings.section("probe"), engine, ray_address, workers)
     if files:
-        _probe_files(files, workers, as_json)
+        _probe_files(files, workers, as_json, where)
         return
-    counts = _probe_catalog(context, workers, everything)
+    counts = _probe_catalog(context, where, everything)
     if as_json:
         print_json(counts)
         return
@@ -52,24 +56,24 @@ class NotAFile(CurateError):
     """``curate probe FILE…`` was given something that is not a file (a folder)."""
 
 
-def _probe_files(files: list[Path], workers: int | None, as_json: bool) -> None:
+def _probe_files(files: list[Path], workers: int | None, as_json: bool, where) -> None:
     """Probes the given files and prints each; folders among them are named in one line at the end (exit 1)."""
     folders = [f for f in files if f.is_dir()]
     files = [f for f in files if not f.is_dir()]
     if files:
-        _probe_and_print(files, workers, as_json)
+        _probe_and_print(files, workers, as_json, where)
     if folders:
         names = ", ".join(str(f) for f in folders)
         raise NotAFile(f"{names}: {'is a folder, not a media file' if len(folders) == 1 else 'are folders, not media files'}; "
                        f"give the files in it, e.g. curate probe {folders[0]}/*.mp4")
 
 
-def _probe_and_print(files: list[Path], workers: int | None, as_json: bool) -> None:
+def _probe_and_print(files: list[Path], workers: int | None, as_json: bool, where) -> None:
     from curation.distributor import probe_many
 
     paths = {str(i): str(f) for i, f in enumerate(files)}
     # a handful of files probe faster in this process than through a pool
-    results = dict(probe_many(paths, workers=workers or (1 if len(files) < 8 else None)))
+    results = dict(probe_many(paths, workers=workers or (1 if len(files) < 8 and where.engine == "local" else None), settings=where))
     for key in paths:
         facts = results[key].to_dict()
         row = {**{k: facts[k] for k in FILE_KEYS}, **facts}
@@ -87,35 +91,19 @@ def _summary(row: dict[str, Any]) -> str:
     return f" {row['container']} {row['codec']} {row['width']}x{row['height']} {fps} fps {duration} s {row['frames']} frames{damage}"
 
 
-def _probe_catalog(context: Context, workers: int | None, everything: bool) -> dict[str, int]:
+def _probe_catalog(context: Context, where, everything: bool) -> dict[str, int]:
     from rich.progress import Progress
 
-    from curation.distributor import probe_many
-    from db.media import pending_probes, store_probes
+    from curate.probing import probe_catalog
 
-    pending = pending_probes(context.engine, everything=everything)
-    paths = {m.video_id: str(_resolve(context.settings.home, m.media_path)) for m in pending}
-    digests = {m.video_id: m.media_sha256 for m in pending}
-    counts = {"to_probe": len(pending), "readable": 0, "unreadable": 0, "truncated": 0, "stored": 0}
-    batch: list[dict[str, Any]] = []
     with Progress(console=err_console, transient=True) as bar:
-        task = bar.add_task("probing", total=len(paths))
-        for video_id, result in probe_many(paths, workers=workers, on_done=lambda n: bar.advance(task, n)):
-            counts["readable" if result.readable else "unreadable"] += 1
-            counts["truncated"] += bool(result.truncated)
-            batch.append({"video_id": video_id, "media_sha256": digests[video_id], "probe": result.facts()})
-            if len(batch) >= PROBE_STORE_BATCH:
-                counts["stored"] += store_probes(context.engine, batch)
-                batch = []
-    counts["stored"] += store_probes(context.engine, batch)
-    counts["changed_meanwhile"] = counts["to_probe"] - counts["stored"]
+        task = bar.add_task("probing", total=None)
+        counts = probe_catalog(context.engine, context.settings.media_dir, where, everything,
+                               on_done=lambda n: bar.advance(task, n), on_total=lambda n: bar.update(task, total=n))
+    if counts["elsewhere"]:
+        err_console.print(f"{counts['elsewhere']} catalogued files are in another media root, not visible here: not probed "
+                          "(share one media root between machines: see docs/scale.md)", highlight=False, soft_wrap=True)
     return counts
-
-
-def _resolve(home: Path, media_path: str) -> Path:
-    """A catalogued media path: relative to the data folder unless absolute."""
-    path = Path(media_path)
-    return path if path.is_absolute() else home / path
 
 
 def filter_(

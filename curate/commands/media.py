@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from curate.context import Context
+from curate.engines import address_option, engine_option, resolve_engine
 from curate.output import console, err_console, key_value_table, print_json
 
 DEFAULT_WORKERS = 4
@@ -26,6 +27,8 @@ def download(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Also retry videos that failed 3 times already."),
     proxy: str | None = typer.Option(None, "--proxy", help="Proxy URL. Env: CURATE_PROXY."),
     timeout: float | None = typer.Option(None, "--timeout", min=1, help="Seconds a connection may stall. Default: 30."),
+    engine: str | None = engine_option(),
+    ray_address: str | None = address_option(),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object with the counts."),
 ) -> None:
     """Download the media of catalogued videos into HOME/media with yt-dlp.
@@ -36,16 +39,22 @@ def download(
     PyAV, not cut short — before it is renamed into media/<video_id>.<ext>, and its
     sha256 and size are recorded. Failures are recorded with their reason and retried
     on the next run (up to 3 attempts); files already present are not fetched again.
-    Several processes on one Postgres catalog share the work without overlap.
+    Several processes (or machines sharing one media root) on one Postgres catalog
+    share the work without overlap; with --engine ray the downloads run as tasks on
+    a Ray cluster.
 
-    Example:  curate download --workers 4 --limit 200
+    Example:  curate download --workers 4 --limit 200 --engine ray --ray-address 127.0.0.1:6379
     """
     from scrapers.download import DownloadOptions, download_media
 
     context: Context = ctx.obj
     secrets = context.settings.secrets
+    where = resolve_engine(context.settings.section("download"), engine, ray_address, None)
     options = DownloadOptions(
         workers=int(_option(context, "workers", workers, DEFAULT_WORKERS)),
+        engine=where.engine,
+        ray_address=where.ray_address,
+        shard_size=where.shard_size,
         limit=_option(context, "limit", limit),
         retry_failed=retry_failed,
         proxy=proxy or secrets.get("CURATE_PROXY"),
@@ -53,14 +62,19 @@ def download(
         timeout=float(_option(context, "timeout", timeout, 30.0)),
     )
     with _DownloadView(context, options, quiet=as_json) as view:
-        summary = download_media(context.engine, context.settings.home, options, view.advance)
+        summary = download_media(context.engine, context.settings.home, options, view.advance, context.settings.media_dir)
     counts = summary.as_dict()
     if as_json:
         print_json(counts)
         return
     rows = [("downloaded", counts["downloaded"]), ("already present", counts["already_present"]), ("bytes", counts["bytes"])]
     rows += [(f"failed: {reason}", n) for reason, n in sorted(counts["failed"].items())] or [("failed", 0)]
+    rows += [("forgotten (file deleted here)", counts["forgotten"])] if counts["forgotten"] else []
     console.print(key_value_table(f"download into {context.settings.media_dir}", rows))
+    if counts["elsewhere"]:
+        err_console.print(
+            f"{counts['elsewhere']} catalogued files are in another media root, not visible here: left as they are "
+            "(share one media root between machines: see docs/scale.md)", highlight=False, soft_wrap=True)
 
 
 class _DownloadView:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from curate.context import Context
+from curate.engines import address_option, engine_option, resolve_engine
 from curate.output import console, err_console, key_value_table, print_json
 
 if TYPE_CHECKING:
@@ -36,19 +37,25 @@ def extract(
     model: str | None = typer.Option(None, "--model", help="Weights: a local folder/file or a Hugging Face id. Env CURATE_MODEL_<NAME>; config [models]."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N."),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Inputs per model call (default: the extractor's)."),
-    workers: int = typer.Option(2, "--workers", min=1, help="Threads decoding media ahead of the model."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Threads decoding media ahead of the model; with --engine ray, Ray tasks at once."),
     option: list[str] = typer.Option([], "--option", "-o", help="KEY=VALUE extractor option, e.g. max_frames=30 (part of the cache key; see docs/modeling.md)."),
     translate_to: str | None = typer.Option(None, "--translate-to", help="description only: also translate with NLLB into this code, e.g. spa_Latn."),
     translator: str | None = typer.Option(None, "--translator", help="description only: the NLLB model (env CURATE_MODEL_NLLB; config [models] nllb)."),
+    engine: str | None = engine_option(),
+    ray_address: str | None = address_option(),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Extract features from a snapshot's media or texts into the cache ($CURATE_HOME/features), skipping what is cached.
 
     The cache is keyed by (media sha256 or text sha256, extractor, weights fingerprint): running twice computes nothing
-    the second time. Media are verified against the snapshot's sha256 first.
+    the second time. Media are verified against the snapshot's sha256 first. Inputs are claimed in the catalog, so
+    several processes (or machines sharing the data folder) compute each once; with --engine ray each batch is a task
+    on a Ray cluster, whose nodes load the weights from the same path or hub id.
 
     Example:  curate extract tiktok@v1 --extractor r2plus1d --model ~/models/r2plus1d_18.pth --device cuda
     """
+    from curate.engines import extraction_claims
+    from modeling.distributed import ExtractorSpec, Placement
     from modeling.extraction import extract_snapshot
     from modeling.extractors import open_extractor
 
@@ -58,9 +65,12 @@ def extract(
     if translate_to is not None:
         options["translate_to"] = translate_to
     memo = context.settings.features_dir / "weights-fingerprints.json"
-    loaded = open_extractor(extractor, _model_for(context, extractor, model), device, options, batch_size, _model_for(context, "nllb", translator), memo)
+    spec = ExtractorSpec(extractor, _model_for(context, extractor, model), device, options, batch_size, _model_for(context, "nllb", translator), memo)
+    loaded = open_extractor(spec.name, spec.model, spec.device, dict(spec.options), spec.batch_size, spec.translator, spec.memo)
+    where = resolve_engine(context.settings.section("extract"), engine, ray_address, workers)
+    placement = Placement(where, spec, extraction_claims(context.engine, loaded.name, loaded.cache_key()))
     with _progress(f"{extractor} on {snap.ref}", quiet=as_json) as advance:
-        summary = extract_snapshot(loaded, snap, context.settings.home, context.settings.features_dir, advance, workers)
+        summary = extract_snapshot(loaded, snap, context.settings.home, context.settings.features_dir, advance, workers, placement)
     _report_extraction(summary, as_json)
 
 
@@ -70,7 +80,7 @@ def _report_extraction(summary, as_json: bool) -> None:
     if as_json:
         print_json(summary.to_dict())
     else:
-        rows = [(k, v) for k, v in summary.to_dict().items() if k not in ("reasons", "examples")]
+        rows = [(k, v) for k, v in summary.to_dict().items() if k not in ("reasons", "examples") and (k != "pending" or v)]
         console.print(key_value_table(f"extract {summary.extractor}", rows + [(f"failed: {r}", n) for r, n in summary.reasons.items()]))
         for example in summary.examples:
             err_console.print(f"  failed: {example}", highlight=False)

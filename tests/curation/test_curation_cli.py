@@ -28,7 +28,7 @@ def catalog(cli, corpus):
 
 def test_probe_then_filter_stores_facts_and_verdicts_with_reasons(cli, catalog, tmp_path):
     counts = json.loads(cli("probe", "--workers", "2", "--json").stdout)
-    assert counts == {"to_probe": 7, "readable": 6, "unreadable": 1, "truncated": 1, "stored": 7, "changed_meanwhile": 0}
+    assert counts == {"to_probe": 7, "readable": 6, "unreadable": 1, "truncated": 1, "stored": 7, "changed_meanwhile": 0, "elsewhere": 0, "probed_by_others": 0}
     assert column(catalog, "probe")["2"]["fps"] == 1.0
     assert json.loads(cli("probe", "--json").stdout)["to_probe"] == 0  # nothing new
 

@@ -79,3 +79,41 @@ def test_released_and_stale_claims_are_free_again(engine):
         conn.execute(sa.update(Video).where(Video.id == ids[0]).values(claimed_at=utcnow() - LEASE - timedelta(minutes=1)))
     assert pending_count(engine, since) == 1
     assert [j.video_id for j in claim(engine, "rescuer", 10, since)] == [ids[0]]
+
+
+def test_a_killed_workers_claims_are_taken_at_once(engine):
+    import socket
+    import subprocess
+    import sys
+
+    ids = seed_videos(engine, 3)
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    dead = f"{socket.gethostname()}:{child.pid}:gone"
+    assert len(claim(engine, dead, 2, utcnow())) == 2
+    assert pending_count(engine, utcnow()) == 3, "the dead worker's videos count as pending at once"
+    assert [j.video_id for j in claim(engine, "rescuer", 10, utcnow())] == ids
+
+
+def test_a_run_never_retries_a_failure_recorded_after_it_began(engine):
+    (vid,) = seed_videos(engine, 1)
+    first_began = utcnow()
+    claim(engine, "first", 10, first_began)
+    beside_began = utcnow()  # a second run starts while the first still works on the video
+    record(engine, [DownloadOutcome(vid, error="http_500: boom")])
+    assert claim(engine, "beside", 10, beside_began) == [], "retried the fresh failure of the run beside it"
+    assert len(claim(engine, "later", 10, utcnow())) == 1
+
+
+def test_a_permanent_reason_is_not_replaced_by_a_later_transient_one(engine):
+    (vid,) = seed_videos(engine, 1)
+    claim(engine, "w", 10, utcnow())
+    record(engine, [DownloadOutcome(vid, error="http_404: gone")])
+    claim(engine, "w", 10, utcnow())
+    record(engine, [DownloadOutcome(vid, error="timeout: the server did not answer")])
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(Video.download_error)).scalar_one() == "http_404: gone"
+    claim(engine, "w", 10, utcnow(), retry_failed=True)
+    record(engine, [DownloadOutcome(vid, error="private: now private")])
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(Video.download_error)).scalar_one() == "private: now private", "a permanent reason replaces another"

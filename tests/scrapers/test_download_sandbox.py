@@ -73,7 +73,7 @@ def test_download_keeps_intact_media_and_records_why_the_rest_failed(cli, sandbo
             assert row["media_sha256"] == hashlib.sha256(served).hexdigest() and row["media_size"] == len(served)
         else:
             assert row["media_path"] is None and row["download_error"].split(":")[0] in EXPECTED_FAILURES[kind], (kind, row["download_error"])
-    assert sorted(p.name for p in (cli.home / "media").iterdir()) == sorted(f"{v}.mp4" for v, k in chosen.items() if k == "ok")
+    assert sorted(p.name for p in (cli.home / "media").iterdir() if p.name != ".media-root") == sorted(f"{v}.mp4" for v, k in chosen.items() if k == "ok")
     again = json.loads(cli("download", "--json").stdout)
     assert again["downloaded"] == 0 and sum(again["failed"].values()) == 5, "stored files are skipped, failures retried"
 
@@ -87,7 +87,7 @@ def test_media_cut_in_transfer_is_refused_then_fetched_on_the_next_run(sqlite_cl
         catalog_crawled_from(sqlite_cli.db_url, sandbox_world, site.base_url, chosen)
         cut = json.loads(sqlite_cli("download", "--json").stdout)
     assert cut["downloaded"] == 0 and cut["failed"] == {"truncated": 3}, cut
-    assert not any((sqlite_cli.home / "media").iterdir())
+    assert [p.name for p in (sqlite_cli.home / "media").iterdir()] == [".media-root"]
     with serve(sandbox_world, port=port):
         fixed = json.loads(sqlite_cli("download", "--json").stdout)
     assert fixed["downloaded"] == 3 and not fixed["failed"]

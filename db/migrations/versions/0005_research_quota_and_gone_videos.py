@@ -1,7 +1,7 @@
 """research API quota ledger; videos noticed gone
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0003
 Create Date: 2026-12-02 15:15:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlmodel
 import db.types
 
 revision = '0005'
-down_revision = '0001'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
