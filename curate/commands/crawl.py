@@ -57,8 +57,8 @@ def build_source(name: str, base_url: str | None, secrets: SourceSecrets, timeou
     return cls(base_url=base_url, secrets=secrets, timeout=timeout)
 
 
-def source_secrets(context: Context, proxy: str | None) -> SourceSecrets:
-    """Token, cookies and proxy from the environment or config (``--proxy`` wins for the proxy)."""
+def source_secrets(context: Context, proxy: str | None, ca_cert: str | None = None) -> SourceSecrets:
+    """Token, cookies, proxy and CA file from the environment (``--proxy`` and ``--ca-cert`` win)."""
     from scrapers.source import SourceSecrets
 
     found = context.settings.secrets
@@ -66,6 +66,7 @@ def source_secrets(context: Context, proxy: str | None) -> SourceSecrets:
         ms_token=found.get("CURATE_MS_TOKEN") or found.get("MS_TOKEN"),
         cookies=found.get("CURATE_COOKIES"),
         proxy=proxy or found.get("CURATE_PROXY"),
+        ca_cert=ca_cert or found.get("CURATE_CA_CERT"),
     )
 
 
