@@ -35,7 +35,10 @@ MALFORMED_AT = 0.6
 class Site:
     """A running (or ready) sandbox site over one world with one fault plan."""
 
-    def __init__(self, world: World, faults: FaultPlan | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, world: World, faults: FaultPlan | None = None, host: str = "127.0.0.1", port: int = 0,
+                 public_url: str | None = None) -> None:
+        """``public_url``: the origin the site's pages and items name (default: where it listens; the
+        ``--as-tiktok`` proxy gives ``https://www.tiktok.com``)."""
         self.world = world
         self.plan = faults or FaultPlan()
         self._stats = SiteStats()
@@ -43,7 +46,7 @@ class Site:
         self._server = _Server((host, port), self)
         self.host, self.port = self._server.server_address[:2]
         self.base_url = f"http://{self.host}:{self.port}"
-        self.routes = Routes(world, self.base_url)
+        self.routes = Routes(world, public_url or self.base_url)
         self._thread: threading.Thread | None = None
 
     # ---- what tests and tools read ---------------------------------------------------------------

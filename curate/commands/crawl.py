@@ -100,6 +100,7 @@ def crawl(
     random_seed: int | None = typer.Option(None, "--random-seed", help="Makes the random picks reproducible. Default: a fresh one, stored with the run."),
     rate: float | None = typer.Option(None, "--rate", min=0, help="Requests per second, with jitter; 0 = no limit. Default: 0.5 on the real site, 0 on this machine."),
     proxy: str | None = typer.Option(None, "--proxy", help="Proxy URL (http://user:pass@host:port). Env: CURATE_PROXY. Stored without credentials."),
+    ca_cert: str | None = typer.Option(None, "--ca-cert", help="PEM file of CAs to trust besides the system's (a TLS-intercepting proxy). Env: CURATE_CA_CERT."),
     resume: str | None = typer.Option(None, "--resume", help="Continue run RUN_ID (or 'latest') from its last committed step."),
     source: str | None = typer.Option(None, "--source", help=f"Backend: {', '.join(SOURCES)}. Default: tiktokapi."),
     base_url: str | None = typer.Option(None, "--base-url", help="Crawl this site instead of https://www.tiktok.com (e.g. the sandbox)."),
@@ -122,7 +123,7 @@ def crawl(
 
     context: Context = ctx.obj
     given = {"seed": seed, "fanout": fanout, "max_videos": max_videos, "max_depth": max_depth, "random_seed": random_seed}
-    secrets = source_secrets(context, proxy)
+    secrets = source_secrets(context, proxy, ca_cert)
     plan = _plan(context, resume, given, source, base_url, rate, timeout, secrets)
     politeness = Politeness(
         rate=plan.options["rate"], timeout=plan.options["timeout"],

@@ -21,6 +21,7 @@ from scrapers.backends.browser import (
     BLOCKED_URLS, FEED_PATH, QUIET_FLAGS, RELATED_PATH, chromium_path, cookie_pairs, playwright_proxy, video_page_url,
 )
 from scrapers.responses import as_page, author_from_page, item_from_page, page_from_body
+from scrapers.trust import chromium_trust_args
 from scrapers.source import (
     BackendUnavailable, Blocked, Page, SourceError, SourceSecrets, TransientError, classify_http, transport_error,
 )
@@ -58,7 +59,7 @@ class PlaywrightSource(SiteClient):
         return self
 
     def _open(self) -> None:
-        args = {"executable_path": chromium_path(), "headless": True, "args": list(QUIET_FLAGS)}
+        args = {"executable_path": chromium_path(), "headless": True, "args": [*QUIET_FLAGS, *chromium_trust_args(self.secrets.ca_cert)]}
         self._browser = self._pw.chromium.launch(**args, proxy=playwright_proxy(self.secrets.proxy))
         self._context = self._browser.new_context(locale="en-US")
         cookies = [{"name": n, "value": v, "url": self.site + "/"} for n, v in cookie_pairs(self.secrets)]

@@ -21,6 +21,7 @@ from scrapers.backends.browser import (
     BLOCKED_URLS, FEED_PATH, QUIET_FLAGS, RELATED_PATH, chromedriver_path, chromium_path, cookie_pairs, playwright_proxy, video_page_url,
 )
 from scrapers.responses import as_page, author_from_page, item_from_page, page_from_body
+from scrapers.trust import chromium_trust_args
 from scrapers.source import (
     BackendUnavailable, Blocked, Page, SourceSecrets, TransientError, classify_http, transport_error,
 )
@@ -103,7 +104,7 @@ class SeleniumSource(SiteClient):
     def _options(self, webdriver: Any) -> Any:
         options = webdriver.ChromeOptions()
         options.binary_location = chromium_path()
-        for flag in ("--headless=new", "--no-sandbox", *QUIET_FLAGS):
+        for flag in ("--headless=new", "--no-sandbox", *QUIET_FLAGS, *chromium_trust_args(self.secrets.ca_cert)):
             options.add_argument(flag)
         proxy = playwright_proxy(self.secrets.proxy)
         if proxy is not None:

@@ -27,6 +27,7 @@ from scrapers.backends.browser import (
     BLOCKED_URLS, DETAIL_PATH, FEED_PATH, QUIET_FLAGS, RELATED_PATH, USER_PATH, chromium_path, cookie_pairs, playwright_proxy,
 )
 from scrapers.responses import author_from_detail, item_from_detail, page_from_body
+from scrapers.trust import chromium_trust_args
 from scrapers.source import (
     REAL_SITE, BackendUnavailable, Blocked, Page, SourceSecrets, TransientError, as_json_object, classify_http,
     transport_error,
@@ -85,7 +86,7 @@ class TikTokApiSource(SiteClient):
             raise BackendUnavailable(f"TikTokApi's session on {self.site} got no request headers (the home page fired no request)")
 
     async def _new_context(self, playwright: Any) -> Any:
-        args = {"executable_path": chromium_path(), "headless": True, "args": list(QUIET_FLAGS)}
+        args = {"executable_path": chromium_path(), "headless": True, "args": [*QUIET_FLAGS, *chromium_trust_args(self.secrets.ca_cert)]}
         self._browser = await playwright.chromium.launch(**args, proxy=playwright_proxy(self.secrets.proxy))
         context = await self._browser.new_context(locale="en-US")
         cookies = [{"name": n, "value": v, "url": REAL_SITE + "/"} for n, v in cookie_pairs(self.secrets)]
