@@ -7,6 +7,7 @@ import secrets as random_source
 import signal
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -105,6 +106,7 @@ def crawl(
     source: str | None = typer.Option(None, "--source", help=f"Backend: {', '.join(SOURCES)}. Default: tiktokapi."),
     base_url: str | None = typer.Option(None, "--base-url", help="Crawl this site instead of https://www.tiktok.com (e.g. the sandbox)."),
     timeout: float | None = typer.Option(None, "--timeout", min=1, help="Seconds one request may take. Default: 30."),
+    record_har: Path | None = typer.Option(None, "--record-har", help="Keep this session's traffic in a HAR file, tokens, cookies and proxy credentials scrubbed (replay it: curate sandbox serve --replay FILE)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object with the summary."),
 ) -> None:
     """Crawl the For-You feed recursively into the catalog (the Viral Vision method).
@@ -130,12 +132,29 @@ def crawl(
         attempts=int(_option(context, "attempts", None)), backoff=float(_option(context, "backoff", None)),
     )
     budget = parse_duration(_option(context, "time_budget", time_budget))
-    # the browser starts before a new run is recorded: a backend that cannot start leaves no run behind
-    with build_source(plan.source, plan.base_url, secrets, politeness.timeout) as src:
-        record = plan.record or start_run(context.engine, plan.source, plan.base_url, plan.params, plan.options)
-        with CrawlView(record, quiet=as_json) as view, GracefulStop() as stop:
-            result = crawl_run(context.engine, record, src, politeness, budget, view.update, secrets.redact, stop.requested)
+    source_client = build_source(plan.source, plan.base_url, secrets, politeness.timeout)
+    har = _har(source_client, record_har, secrets)
+    try:
+        # the browser starts before a new run is recorded: a backend that cannot start leaves no run behind
+        with source_client as src:
+            record = plan.record or start_run(context.engine, plan.source, plan.base_url, plan.params, plan.options)
+            with CrawlView(record, quiet=as_json) as view, GracefulStop() as stop:
+                result = crawl_run(context.engine, record, src, politeness, budget, view.update, secrets.redact, stop.requested)
+    finally:
+        if har is not None:
+            # a blocked or failed session is what a recording is for: written however the crawl ended
+            err_console.print(f"recorded {har.write():,} requests in {har.path} (tokens, cookies, proxy credentials scrubbed)", highlight=False, soft_wrap=True)
     _report(context, record.id, result, plan.source, as_json)
+
+
+def _har(source_client, path: Path | None, secrets):
+    """The HAR log the source records into (``--record-har``), or None."""
+    if path is None:
+        return None
+    from scrapers.har import HarLog
+
+    source_client.har = HarLog(path, secrets)
+    return source_client.har
 
 
 class GracefulStop:

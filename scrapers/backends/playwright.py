@@ -61,7 +61,7 @@ class PlaywrightSource(SiteClient):
     def _open(self) -> None:
         args = {"executable_path": chromium_path(), "headless": True, "args": [*QUIET_FLAGS, *chromium_trust_args(self.secrets.ca_cert)]}
         self._browser = self._pw.chromium.launch(**args, proxy=playwright_proxy(self.secrets.proxy))
-        self._context = self._browser.new_context(locale="en-US")
+        self._context = self._browser.new_context(locale="en-US", **self.har_context_options())
         cookies = [{"name": n, "value": v, "url": self.site + "/"} for n, v in cookie_pairs(self.secrets)]
         if cookies:
             self._context.add_cookies(cookies)

@@ -34,19 +34,25 @@ POLL_S = 0.003
 class NetworkLog:
     """Network events from Chrome's performance log, gathered per request id."""
 
-    def __init__(self, driver: Any) -> None:
+    def __init__(self, driver: Any, recorder: Any = None) -> None:
         self.driver = driver
         self.requests: dict[str, dict[str, Any]] = {}
+        #: ``scrapers.har.CdpRecorder`` of ``--record-har``: sees every event, drained ones included
+        self.recorder = recorder
 
     def clear(self) -> None:
         """Forgets everything seen so far (and drains the browser's buffer)."""
-        self.driver.get_log("performance")
+        for entry in self.driver.get_log("performance"):
+            if self.recorder is not None:
+                self.recorder.event(orjson.loads(entry["message"])["message"])
         self.requests.clear()
 
     def poll(self) -> None:
         """Reads the events logged since the last poll."""
         for entry in self.driver.get_log("performance"):
             message = orjson.loads(entry["message"])["message"]
+            if self.recorder is not None:
+                self.recorder.event(message)
             params = message.get("params", {})
             rid = params.get("requestId")
             if rid is None:
@@ -98,8 +104,15 @@ class SeleniumSource(SiteClient):
         self._driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": list(BLOCKED_URLS)})
         for name, value in cookie_pairs(self.secrets):
             self._driver.execute_cdp_cmd("Network.setCookie", {"name": name, "value": value, "url": self.site + "/"})
-        self._log = NetworkLog(self._driver)
+        self._log = NetworkLog(self._driver, self._recorder())
         return self
+
+    def _recorder(self) -> Any:
+        if self.har is None:
+            return None
+        from scrapers.har import CdpRecorder
+
+        return CdpRecorder(self.har, lambda rid: self._driver.execute_cdp_cmd("Network.getResponseBody", {"requestId": rid}))
 
     def _options(self, webdriver: Any) -> Any:
         options = webdriver.ChromeOptions()
@@ -118,6 +131,9 @@ class SeleniumSource(SiteClient):
 
     def __exit__(self, *exc: object) -> None:
         driver = getattr(self, "_driver", None)
+        if driver is not None and self.har is not None:
+            with contextlib.suppress(Exception):
+                self._log.poll()  # the last page's requests, into the HAR
         if driver is not None:
             # a driver killed with the crawl (Ctrl-C reaches the whole process group) must not hide why we stop
             with contextlib.suppress(Exception):

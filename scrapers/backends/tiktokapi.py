@@ -88,7 +88,7 @@ class TikTokApiSource(SiteClient):
     async def _new_context(self, playwright: Any) -> Any:
         args = {"executable_path": chromium_path(), "headless": True, "args": [*QUIET_FLAGS, *chromium_trust_args(self.secrets.ca_cert)]}
         self._browser = await playwright.chromium.launch(**args, proxy=playwright_proxy(self.secrets.proxy))
-        context = await self._browser.new_context(locale="en-US")
+        context = await self._browser.new_context(locale="en-US", **self.har_context_options())
         cookies = [{"name": n, "value": v, "url": REAL_SITE + "/"} for n, v in cookie_pairs(self.secrets)]
         if cookies:
             await context.add_cookies(cookies)

@@ -71,6 +71,10 @@ class YtdlpSource(SiteClient):
         if self.secrets.proxy:
             params["proxy"] = self.secrets.proxy
         self._ydl = new_youtubedl(params, self.secrets.ca_cert)
+        if self.har is not None:
+            from scrapers.har import record_ytdlp
+
+            record_ytdlp(self._ydl, self.har)
         self._headers = {"Cookie": "; ".join(f"{n}={v}" for n, v in cookie_pairs(self.secrets))} if cookie_pairs(self.secrets) else {}
         self._ie_key = None
         if self.base_url:
