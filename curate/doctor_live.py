@@ -70,11 +70,15 @@ def _backend(name: str, source: Any, redact: Callable[[str], str]) -> Iterator[L
 
 def _ask(name: str, call: str, ask: Callable[[], Any], redact: Callable[[str], str]) -> tuple[Any, LiveResult]:
     """Runs one call; its page (or None) and how it ended."""
+    from scrapers import source as answers
     from scrapers.source import Blocked, RateLimited, Skip, SourceError, TransientError, Unreachable, Withheld
 
+    # a 200-level refusal the engine retries before it calls it a block (an empty body, statusCode 0 without a
+    # list), where the sources tell it apart: for one call, as here, it is a block
+    soft = tuple(c for c in (getattr(answers, "SoftBlocked", None),) if c is not None)
     try:
         page = ask()
-    except (Blocked, Withheld) as exc:
+    except (Blocked, Withheld, *soft) as exc:
         return None, LiveResult(name, call, "blocked", f"{exc.reason}: {redact(str(exc))}")
     except RateLimited as exc:
         after = f"; Retry-After {exc.retry_after:g} s" if exc.retry_after is not None else ""

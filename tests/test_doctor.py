@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import stat
@@ -161,6 +162,8 @@ def test_a_backend_that_cannot_start_is_unavailable_not_blocked(sqlite_cli, monk
         result = sqlite_cli("doctor", "--live", "--source", "playwright", "--base-url", site.base_url, ok=False)
     lines = lines_of(result)
     assert lines["live playwright start"].startswith("unavailable — chromium not found"), result.stdout
+    with pytest.raises(RuntimeError, match="no running event loop"):
+        asyncio.get_running_loop()  # the failed start stopped Playwright's driver: the next browser can start
 
 
 def _closed_port() -> int:

@@ -53,6 +53,9 @@ class PlaywrightSource(SiteClient):
         self._pw = sync_playwright().start()
         try:
             self._open()
+        except BackendUnavailable:
+            self.__exit__()  # a missing Chromium must not leave Playwright's driver (and its event loop) running
+            raise
         except PlaywrightError as exc:
             self.__exit__()
             raise BackendUnavailable(f"Chromium did not start: {self.secrets.redact(str(exc).splitlines()[0])}") from None
