@@ -244,7 +244,7 @@ def ca_check(ca_cert: str | None) -> Check | None:
     return Check("CA file CURATE_CA_CERT", OK, f"{ca_cert}: trusted besides the system's ({', '.join(subjects[-3:]) or 'no CA'})")
 
 
-def environment_sources(value: str | None) -> tuple[str, ...]:
+def chosen_sources(value: str | None) -> tuple[str, ...]:
     """``--source a,b`` (or repeated) as a tuple; all four backends when none is given."""
     names = tuple(n.strip() for n in (value or "").split(",") if n.strip())
     return names or tuple(BACKEND_PACKAGES)
@@ -255,4 +255,4 @@ def failed(checks: Iterable[Check]) -> bool:
     return any(c.status == FAIL for c in checks)
 
 
-__all__ = ["Check", "Setup", "setup_checks", "failed", "environment_sources", "OK", "WARN", "FAIL"]
+__all__ = ["Check", "Setup", "setup_checks", "failed", "chosen_sources", "OK", "WARN", "FAIL"]

@@ -175,7 +175,10 @@ class _ProxyHandler(_Handler):
         self.close_connection = False
 
     def _dispatch(self) -> None:
-        host = (self.headers.get("Host") or self._tunnel_host or "").partition(":")[0] if self._tunnel_host else urlsplit(self.path).hostname
+        if self._tunnel_host is not None:  # inside a tunnel: the Host header names the site asked
+            host = (self.headers.get("Host") or self._tunnel_host).partition(":")[0]
+        else:  # a plain proxy request: the absolute URL does
+            host = urlsplit(self.path).hostname or ""
         if not is_platform_host(host):
             return self._refuse(host or "?")
         self.server.log.request(host, [part.split("=", 1)[0].strip() for part in self.headers.get("Cookie", "").split(";") if "=" in part])

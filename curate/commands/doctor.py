@@ -36,11 +36,11 @@ def doctor(
     Example:  curate doctor --live --base-url http://127.0.0.1:8765 --source playwright,ytdlp
     """
     from curate.commands.crawl import build_source, normalise_base_url, source_secrets
-    from curate.doctor import Setup, environment_sources, failed, setup_checks
+    from curate.doctor import Setup, chosen_sources, failed, setup_checks
     from curate.doctor_live import live_checks
 
     context: Context = ctx.obj
-    sources = environment_sources(",".join(source or []))
+    sources = chosen_sources(",".join(source or []))
     _known(sources)
     base = normalise_base_url(base_url)
     secrets = source_secrets(context, proxy, ca_cert)
