@@ -122,8 +122,8 @@ class CallCounter:
 
 
 def own_share(stats, wall: float) -> float:
-    """Share of ``wall`` spent in our code: outside source calls, plus our parser inside them."""
-    return max(0.0, wall - stats.source_s + stats.parse_s) / wall
+    """Share of ``wall`` spent in our code: outside source calls and waits (back-off), plus our parser inside the calls."""
+    return max(0.0, wall - stats.source_s - stats.wait_s + stats.parse_s) / wall
 
 
 def crawl(name: str, base_url: str, folder: Path, label: str | None = None) -> tuple[Row, object, int]:
@@ -173,11 +173,13 @@ def hostile_crawl(world: World, name: str, folder: Path) -> list[Row]:
     upgrade(engine)
     with serve(world, faults=faults, fault_seed=FAULT_SEED, **options) as site:
         record = start_run(engine, name, site.base_url, PARAMS, {"rate": 0})
-        wall, sessions, result = 0.0, 0, None
+        wall, starts, sessions, result = 0.0, 0.0, 0, None
         while sessions < MAX_SESSIONS and (result is None or result.status in ("blocked", "failed")):
             sessions += 1
+            begun = time.perf_counter()
             with source_class(name)(base_url=site.base_url) as source:
                 start = time.perf_counter()
+                starts += start - begun
                 result = crawl_run(engine, load_run(engine, record.id), source, HOSTILE_POLITENESS)
                 wall += time.perf_counter() - start
         faults_served = site.stats["faults_total"]
@@ -185,7 +187,7 @@ def hostile_crawl(world: World, name: str, folder: Path) -> list[Row]:
     stats = result.stats
     same = (graph.videos, graph.edges) == (ref_graph.videos, ref_graph.edges)
     rows.append(Row(f"{name}, {said} (seed {FAULT_SEED}; {faults_served:,} faults served; ended {result.status})", result.videos,
-                    0.0, wall, own_share(stats, wall), stats.parse_s / wall, stats.requests,
+                    starts, wall, own_share(stats, wall), stats.parse_s / wall, stats.requests,
                     retries=sum(stats.retries.values()), sessions=sessions, same=same))
     engine.dispose()
     return rows
@@ -248,9 +250,10 @@ def main() -> int:
                 row, graphs[name], calls[name] = crawl(name, site.base_url, Path(tmp))
                 rows.append(row)
                 print(f"  {name}: {row.videos} videos in {row.wall_s:.1f} s", flush=True)
-            reference = next(iter(graphs.values()))
+            reference = next(iter(graphs.values()), None)
             same = all((g.videos, g.edges) == (reference.videos, reference.edges) for g in graphs.values())
-            rows.append(site_alone(site.base_url, reference))
+            if reference is not None:
+                rows.append(site_alone(site.base_url, reference))
             if "playwright" in graphs:
                 pw_requests = next(r.requests for r in rows if r.name == "playwright")
                 rows.append(browser_per_request(site.base_url, reference, calls["playwright"], pw_requests))
@@ -266,7 +269,7 @@ def main() -> int:
     pw = next((r for r in rows if r.name == "playwright"), None)
     if pw is not None:
         print(f"playwright: {pw.rate:.1f} videos/s (target ≥ 20)")
-    worst = max(r.own_share for r in rows if r.own_share is not None)
+    worst = max((r.own_share for r in rows if r.own_share is not None), default=0.0)
     print(f"largest share in our own code: {100 * worst:.1f} % (target ≤ 10 %)")
     if HOSTILE_BACKEND:
         print(f"hostile crawl reached the fault-free result: {hostile_same}")
