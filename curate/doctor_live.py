@@ -23,6 +23,8 @@ from typing import Any
 #: videos asked of each call (what a crawl asks)
 FEED_COUNT = 30
 RELATED_COUNT = 16
+#: records a real list carries and the crawl skips by design (ads, photo posts without a video): never drift
+BY_DESIGN = frozenset({"ad", "photo_post"})
 
 
 @dataclass(frozen=True)
@@ -94,23 +96,25 @@ def _ask(name: str, call: str, ask: Callable[[], Any], redact: Callable[[str], s
 
 def judge(name: str, call: str, page: Any) -> LiveResult:
     """``ok``, ``drift`` or ``blocked`` for a page that came back without an error."""
+    rejected, by_design = _rejected(page, drift=True), _rejected(page, drift=False)
     if not page.items:
-        rejected = _rejected(page)
         if rejected:
             return LiveResult(name, call, "drift", f"every record was rejected by the parser ({rejected})")
         return LiveResult(name, call, "blocked", "the answer holds no videos (a soft block: the site answers a session it "
                           "distrusts with an empty list)")
     missing = sorted(set.intersection(*(set(item.missing) for item in page.items)))
-    rejected = _rejected(page)
     if missing or rejected:
         said = [f"expected and not found in any of {len(page.items)} videos: {', '.join(missing)}"] if missing else []
         said += [f"records rejected: {rejected}"] if rejected else []
         return LiveResult(name, call, "drift", "; ".join(said))
-    return LiveResult(name, call, "ok", f"{len(page.items)} videos, every expected field present")
+    also = f"; skipped by design: {by_design}" if by_design else ""
+    return LiveResult(name, call, "ok", f"{len(page.items)} videos, every expected field present{also}")
 
 
-def _rejected(page: Any) -> str:
+def _rejected(page: Any, drift: bool) -> str:
+    """The parser's rejections, counted by reason: those that mean drift, or those made by design."""
     counts: dict[str, int] = {}
     for reason in page.skipped:
-        counts[reason] = counts.get(reason, 0) + 1
+        if (reason in BY_DESIGN) != drift:
+            counts[reason] = counts.get(reason, 0) + 1
     return ", ".join(f"{reason} ×{n}" for reason, n in sorted(counts.items()))

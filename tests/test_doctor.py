@@ -176,3 +176,19 @@ def test_the_doctor_is_documented_as_the_first_thing_to_run():
     root = Path(__file__).resolve().parents[1]
     assert "curate doctor" in (root / "README.md").read_text()
     assert "curate doctor --live" in (root / "docs" / "doctor.md").read_text()
+
+
+def test_ads_and_photo_posts_are_skipped_by_design_and_other_rejections_are_drift(doctor_world):
+    from curate.doctor_live import judge
+    from scrapers.parse import parse_item
+    from scrapers.source import Page
+
+    items = [parse_item(doctor_world.item_struct(v)) for v in doctor_world.items[:3]]
+    designed = judge("x", "feed", Page(items=items, skipped=["ad", "ad", "photo_post"]))
+    assert designed.status == "ok" and designed.detail.endswith("skipped by design: ad ×2, photo_post ×1")
+    drifted = judge("x", "feed", Page(items=items, skipped=["ad", "no_id"]))
+    assert drifted.status == "drift" and drifted.detail == "records rejected: no_id ×1"
+    nothing = judge("x", "feed", Page(items=[], skipped=["no_id", "no_id"]))
+    assert nothing.status == "drift" and "every record was rejected by the parser (no_id ×2)" in nothing.detail
+    only_ads = judge("x", "feed", Page(items=[], skipped=["ad"]))
+    assert only_ads.status == "blocked", "a list of nothing but ads holds no video to crawl"
