@@ -70,7 +70,8 @@ class Settings:
         return self.sections.get(name, {})
 
 
-SECRET_ENV = ("CURATE_MS_TOKEN", "CURATE_COOKIES", "CURATE_PROXY", "MS_TOKEN",
+#: read from the environment into ``Settings.secrets`` (CURATE_CA_CERT, a CA file path, travels with them, unsecret)
+SECRET_ENV = ("CURATE_MS_TOKEN", "CURATE_COOKIES", "CURATE_PROXY", "MS_TOKEN", "CURATE_CA_CERT",
               "CURATE_RESEARCH_CLIENT_KEY", "CURATE_RESEARCH_CLIENT_SECRET")
 
 

@@ -97,7 +97,8 @@ class SiteHandler(BaseHTTPRequestHandler):
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         """The ``Date`` header tells the sandbox clock's time (it moves only when a test moves it)."""
-        return email.utils.formatdate(self.server.site.world.clock.now(), usegmt=True)
+        world = getattr(self.server.site, "world", None)  # a replayed site has no world, hence no clock of its own
+        return email.utils.formatdate(world.clock.now() if world is not None else timestamp, usegmt=True)
 
     def version_string(self) -> str:  # noqa: D102
         return "sandbox"

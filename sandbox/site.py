@@ -36,7 +36,9 @@ class Site:
     """A running (or ready) sandbox site over one world with one fault plan."""
 
     def __init__(self, world: World, faults: FaultPlan | None = None, host: str = "127.0.0.1", port: int = 0,
-                 strict: StrictMode | None = None) -> None:
+                 strict: StrictMode | None = None, public_url: str | None = None) -> None:
+        """``public_url``: the origin the site's pages and items name (default: where it listens; the
+        ``--as-tiktok`` proxy gives ``https://www.tiktok.com``)."""
         self.world = world
         self.plan = faults or FaultPlan()
         self.strict = strict or StrictMode()
@@ -46,7 +48,7 @@ class Site:
         self._server = SiteServer((host, port), self)
         self.host, self.port = self._server.server_address[:2]
         self.base_url = f"http://{self.host}:{self.port}"
-        self.routes = Routes(world, self.base_url, extras=self.strict.enabled)
+        self.routes = Routes(world, public_url or self.base_url, extras=self.strict.enabled)
         self._thread: threading.Thread | None = None
 
     # ---- what tests and tools read ---------------------------------------------------------------

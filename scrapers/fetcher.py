@@ -47,6 +47,8 @@ class DownloadOptions:
     #: a Cookie header value or a path to a Netscape cookies.txt
     cookies: str | None = None
     timeout: float = 30.0
+    #: a PEM file of CAs to trust besides the system's (a TLS-intercepting proxy)
+    ca_cert: str | None = None
 
 
 class MediaDownloader:
@@ -144,7 +146,7 @@ def _extension(url: str) -> str:
 
 
 def _new_ytdl(scratch: Path, options: DownloadOptions) -> Any:
-    from yt_dlp import YoutubeDL
+    from scrapers.trust import new_youtubedl
 
     params: dict[str, Any] = {
         "quiet": True, "no_warnings": True, "noprogress": True, "noplaylist": True, "overwrites": True,
@@ -155,7 +157,7 @@ def _new_ytdl(scratch: Path, options: DownloadOptions) -> Any:
         params["proxy"] = options.proxy
     if options.cookies and Path(options.cookies).is_file():
         params["cookiefile"] = options.cookies
-    ydl = YoutubeDL(params)
+    ydl = new_youtubedl(params, options.ca_cert)
     if options.cookies and not Path(options.cookies).is_file():
         # yt-dlp drops unscoped Cookie headers (GHSA-v8mc-9377-rwjj): give them the site's domain
         for part in options.cookies.split(";"):
@@ -192,6 +194,8 @@ def _reason(exc: Exception) -> str:
     for needle, reason in (
         ("unsupported url", "unsupported"), ("more expected", "truncated"), ("did not get any data", "empty_file"),
         ("timed out", "timeout"), ("connection", "connection"), ("private", "private"), ("not available", "unavailable"),
+        # yt-dlp's TikTok extractor's words for statusCode 10216/10222 and 10204 (the real-site path)
+        ("permission to view", "private"), ("ip address is blocked", "withheld"),
     ):
         if needle in lowered:
             return f"{reason}: {text[:160]}"

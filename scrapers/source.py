@@ -135,6 +135,9 @@ class SourceSecrets:
     #: a Cookie header (``a=1; b=2``) or a path to a Netscape cookies.txt
     cookies: str | None = field(default=None, repr=False)
     proxy: str | None = field(default=None, repr=False)
+    #: not a secret: a PEM file of certificate authorities to trust besides the system's (a TLS-intercepting
+    #: proxy such as the sandbox's ``--as-tiktok`` one, or a company's)
+    ca_cert: str | None = None
 
     def values(self) -> list[str]:
         """Every secret string, with its URL-encoded and proxy-password forms, longest first."""

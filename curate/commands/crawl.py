@@ -7,6 +7,7 @@ import secrets as random_source
 import signal
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -61,8 +62,8 @@ def build_source(name: str, base_url: str | None, secrets: SourceSecrets, timeou
     return cls(base_url=base_url, secrets=secrets, timeout=timeout)
 
 
-def source_secrets(context: Context, proxy: str | None) -> SourceSecrets:
-    """Token, cookies and proxy from the environment or config (``--proxy`` wins for the proxy)."""
+def source_secrets(context: Context, proxy: str | None, ca_cert: str | None = None) -> SourceSecrets:
+    """Token, cookies, proxy and CA file from the environment (``--proxy`` and ``--ca-cert`` win)."""
     from scrapers.source import SourceSecrets
 
     found = context.settings.secrets
@@ -70,6 +71,7 @@ def source_secrets(context: Context, proxy: str | None) -> SourceSecrets:
         ms_token=found.get("CURATE_MS_TOKEN") or found.get("MS_TOKEN"),
         cookies=found.get("CURATE_COOKIES"),
         proxy=proxy or found.get("CURATE_PROXY"),
+        ca_cert=ca_cert or found.get("CURATE_CA_CERT"),
     )
 
 
@@ -103,11 +105,13 @@ def crawl(
     random_seed: int | None = typer.Option(None, "--random-seed", help="Makes the random picks reproducible. Default: a fresh one, stored with the run."),
     rate: float | None = typer.Option(None, "--rate", min=0, help="Requests per second, with jitter; 0 = no limit. Default: 0.5 on the real site, 0 on this machine."),
     proxy: str | None = typer.Option(None, "--proxy", help="Proxy URL (http://user:pass@host:port). Env: CURATE_PROXY. Stored without credentials."),
+    ca_cert: str | None = typer.Option(None, "--ca-cert", help="PEM file of CAs to trust besides the system's (a TLS-intercepting proxy). Env: CURATE_CA_CERT."),
     resume: str | None = typer.Option(None, "--resume", help="Continue run RUN_ID (or 'latest') from its last committed step."),
     source: str | None = typer.Option(None, "--source", help=f"Backend: {', '.join(SOURCES)}. Default: tiktokapi."),
     base_url: str | None = typer.Option(None, "--base-url", help="Crawl this site instead of https://www.tiktok.com (e.g. the sandbox)."),
     timeout: float | None = typer.Option(None, "--timeout", min=1, help="Seconds one request may take. Default: 30."),
     headed: bool = typer.Option(False, "--headed", help="A visible browser (under Xvfb when there is no screen), for sites that refuse headless ones."),
+    record_har: Path | None = typer.Option(None, "--record-har", help="Keep this session's traffic in a HAR file, tokens, cookies and proxy credentials scrubbed (replay it: curate sandbox serve --replay FILE)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object with the summary."),
 ) -> None:
     """Crawl the For-You feed recursively into the catalog (the Viral Vision method).
@@ -126,7 +130,7 @@ def crawl(
 
     context: Context = ctx.obj
     given = {"seed": seed, "fanout": fanout, "max_videos": max_videos, "max_depth": max_depth, "random_seed": random_seed}
-    secrets = source_secrets(context, proxy)
+    secrets = source_secrets(context, proxy, ca_cert)
     plan = _plan(context, resume, given, source, base_url, rate, timeout, secrets)
     politeness = Politeness(
         rate=plan.options["rate"], timeout=plan.options["timeout"],
@@ -142,12 +146,29 @@ def crawl(
             stamp = platform_clock(plan.base_url, politeness.timeout)
         except ConfigError:
             stamp = None  # a site that cannot be reached: the crawl itself says so, with its own reason
-    # the browser starts before a new run is recorded: a backend that cannot start leaves no run behind
-    with build_source(plan.source, plan.base_url, secrets, politeness.timeout, headed) as src:
-        record = plan.record or start_run(context.engine, plan.source, plan.base_url, plan.params, plan.options)
-        with CrawlView(record, quiet=as_json) as view, GracefulStop() as stop:
-            result = crawl_run(context.engine, record, src, politeness, budget, view.update, secrets.redact, stop.requested, stamp)
+    source_client = build_source(plan.source, plan.base_url, secrets, politeness.timeout, headed)
+    har = _har(source_client, record_har, secrets)
+    try:
+        # the browser starts before a new run is recorded: a backend that cannot start leaves no run behind
+        with source_client as src:
+            record = plan.record or start_run(context.engine, plan.source, plan.base_url, plan.params, plan.options)
+            with CrawlView(record, quiet=as_json) as view, GracefulStop() as stop:
+                result = crawl_run(context.engine, record, src, politeness, budget, view.update, secrets.redact, stop.requested, stamp)
+    finally:
+        if har is not None:
+            # a blocked or failed session is what a recording is for: written however the crawl ended
+            err_console.print(f"recorded {har.write():,} requests in {har.path} (tokens, cookies, proxy credentials scrubbed)", highlight=False, soft_wrap=True)
     _report(context, record.id, result, plan.source, as_json)
+
+
+def _har(source_client, path: Path | None, secrets):
+    """The HAR log the source records into (``--record-har``), or None."""
+    if path is None:
+        return None
+    from scrapers.har import HarLog
+
+    source_client.har = HarLog(path, secrets)
+    return source_client.har
 
 
 class GracefulStop:

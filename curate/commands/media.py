@@ -26,6 +26,7 @@ def download(
     limit: int | None = typer.Option(None, "--limit", min=1, help="Download at most this many videos in this run."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Also retry videos that failed 3 times already."),
     proxy: str | None = typer.Option(None, "--proxy", help="Proxy URL. Env: CURATE_PROXY."),
+    ca_cert: str | None = typer.Option(None, "--ca-cert", help="PEM file of CAs to trust besides the system's (a TLS-intercepting proxy). Env: CURATE_CA_CERT."),
     timeout: float | None = typer.Option(None, "--timeout", min=1, help="Seconds a connection may stall. Default: 30."),
     engine: str | None = engine_option(),
     ray_address: str | None = address_option(),
@@ -59,6 +60,7 @@ def download(
         retry_failed=retry_failed,
         proxy=proxy or secrets.get("CURATE_PROXY"),
         cookies=secrets.get("CURATE_COOKIES"),
+        ca_cert=ca_cert or secrets.get("CURATE_CA_CERT"),
         timeout=float(_option(context, "timeout", timeout, 30.0)),
     )
     with _DownloadView(context, options, quiet=as_json) as view:

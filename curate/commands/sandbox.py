@@ -33,18 +33,42 @@ def serve_command(
     planted: bool = typer.Option(True, "--planted-signal/--no-planted-signal", help="Let content (category, sound, duration) shift engagement, as `curate synth --planted-signal` does."),
     hidden_counts: float = typer.Option(0.05, "--hidden-counts", min=0, max=1, help="Share of creators whose counts the site withholds (items without stats)."),
     research: str = typer.Option("", "--research", help="The Research API double's limits and errors as KEY:VALUE,…: 500 expired requests records ttl (e.g. 500:0.05,requests:1000)."),
+    as_tiktok: bool = typer.Option(False, "--as-tiktok", help="Also answer as https://www.tiktok.com through an HTTPS proxy on --proxy-port, with the sandbox's own CA."),
+    proxy_port: int = typer.Option(8766, "--proxy-port", help="Port of the --as-tiktok proxy on 127.0.0.1 (0 = any free port)."),
+    ca_dir: Path | None = typer.Option(None, "--ca-dir", help="Where the --as-tiktok CA is kept (ca.pem is the file to trust). Default: CACHE_DIR/tls"),
+    replay: Path | None = typer.Option(None, "--replay", help="Answer from this HAR file (curate crawl --record-har) instead of a synthetic world."),
 ) -> None:
     """Serve a synthetic TikTok world on loopback until Ctrl-C: pages, API, media, injected faults.
 
+    With --as-tiktok the pages and items name www.tiktok.com (media on a *.tiktok.com
+    CDN host) and a proxy answers for those names, so that clients take their
+    real-site paths: curate crawl/download/doctor --proxy http://127.0.0.1:8766
+    --ca-cert CA_DIR/ca.pem, without --base-url.
+
+    \b
     Example:  curate sandbox serve --videos 1000 --strict --faults realistic --fault-seed 3
+    Example:  curate sandbox serve --as-tiktok --proxy-port 8766
+    Example:  curate sandbox serve --replay blocked-crawl.har --port 8765
     """
     from sandbox import FaultPlan, Site, World
     from sandbox.strict import StrictMode
 
+    if replay is not None:
+        from sandbox.media import DEFAULT_CACHE_DIR
+
+        return _serve_replay(replay, host, port, as_tiktok, proxy_port, ca_dir or (cache_dir or DEFAULT_CACHE_DIR) / "tls")
+
     plan = FaultPlan.parse(faults, seed=fault_seed, slow_s=slow_s, block_after=block_after, block_with=block_with)
     world = World.build(videos=videos, seed=seed, cache_dir=cache_dir, planted_signal=planted, hidden_counts=hidden_counts)
     try:
-        site = Site(world, plan, host=host, port=port, strict=StrictMode(strict, refuse_automation))
+        strict_mode = StrictMode(strict, refuse_automation)
+        if as_tiktok:
+            from sandbox.proxy import platform_site
+
+            site = platform_site(world, plan, host=host, port=port, strict=strict_mode)
+        else:
+            site = Site(world, plan, host=host, port=port, strict=strict_mode)
+        proxy = _proxy(site, world, ca_dir, host, proxy_port) if as_tiktok else None
     except OSError as exc:
         from core.errors import CurateError
 
@@ -54,10 +78,50 @@ def serve_command(
                   f"{len(world.authors):,} authors; faults: {plan.describe() or 'none'}" + ("; strict" if strict else ""), highlight=False)
     console.print(f"  try:  curate crawl --base-url {site.base_url} --seed 25 --fanout 5", highlight=False)
     console.print(f"  stats: {site.base_url}/__sandbox/stats   (Ctrl-C stops)", highlight=False)
+    if proxy is not None:
+        console.print(f"  as www.tiktok.com:  curate crawl --proxy {proxy.proxy_url} --ca-cert {proxy.ca_cert} --rate 0 --seed 25", highlight=False)
     try:
         site.serve_forever()
     except KeyboardInterrupt:
         err_console.print(f"stopped; served {site.stats['requests']:,} requests")
+    finally:
+        if proxy is not None:
+            proxy.close()
+
+
+def _serve_replay(path: Path, host: str, port: int, as_tiktok: bool, proxy_port: int, ca_dir: Path) -> None:
+    """``--replay``: the recorded answers on loopback (and as www.tiktok.com with --as-tiktok) until Ctrl-C."""
+    from core.errors import CurateError
+    from sandbox.proxy import TikTokProxy
+    from sandbox.replay import Recording, ReplaySite
+    from sandbox.tls import SandboxCA
+
+    recording = Recording.load(path)
+    try:
+        site = ReplaySite(recording, host, port)
+        proxy = TikTokProxy(site, SandboxCA.load_or_create(ca_dir), host, proxy_port).start() if as_tiktok else None
+    except OSError as exc:
+        raise CurateError(f"cannot listen on {host}: {exc.strerror or exc}") from None
+    console.print(f"replaying {len(recording):,} recorded answers of {path} at [bold]{site.base_url}[/]", highlight=False)
+    console.print(f"  try:  curate crawl --base-url {site.base_url} --source THE_RECORDED_BACKEND", highlight=False)
+    if proxy is not None:
+        console.print(f"  as www.tiktok.com:  --proxy {proxy.proxy_url} --ca-cert {proxy.ca_cert}", highlight=False)
+    console.print(f"  requests the recording lacks: {site.base_url}/__sandbox/stats   (Ctrl-C stops)", highlight=False)
+    try:
+        site.serve_forever()
+    except KeyboardInterrupt:
+        err_console.print(f"stopped; {site.stats['requests']:,} requests, {site.stats['unmatched_total']:,} not in the recording")
+    finally:
+        if proxy is not None:
+            proxy.close()
+
+
+def _proxy(site, world, ca_dir: Path | None, host: str, port: int):
+    """The --as-tiktok proxy in front of ``site``, serving in a background thread."""
+    from sandbox.proxy import TikTokProxy
+    from sandbox.tls import SandboxCA
+
+    return TikTokProxy(site, SandboxCA.load_or_create(ca_dir or world.media.cache_dir / "tls"), host, port).start()
 
 
 def _configure_research(site, spec: str) -> None:

@@ -109,6 +109,13 @@ class SiteClient:
     """What every backend keeps: the site it talks to (the real one unless a base URL is given), the
     secrets it may send, its request timeout and its counters."""
 
+    #: where the session's traffic is recorded (``curate crawl --record-har``: a ``scrapers.har.HarLog``), if anywhere
+    har = None
+
+    def har_context_options(self) -> dict:
+        """Browser-context options that make Playwright record the session into ``har``."""
+        return self.har.playwright_options() if self.har is not None else {}
+
     def __init__(self, base_url: str | None = None, secrets: SourceSecrets | None = None, timeout: float = 30.0,
                  headed: bool = False) -> None:
         self.base_url = base_url

@@ -24,6 +24,7 @@ from scrapers.backends.browser import (
 from scrapers.backends.display import VirtualDisplay
 from scrapers.responses import as_page, author_from_page, item_from_page, page_from_body
 from scrapers.answers import classify_http, transport_error
+from scrapers.trust import chromium_trust_args
 from scrapers.source import (
     BackendUnavailable, Page, SourceError, SourceSecrets, TransientError,
 )
@@ -57,17 +58,20 @@ class PlaywrightSource(SiteClient):
         self._pw = sync_playwright().start()
         try:
             self._open()
+        except BackendUnavailable:
+            self.__exit__()  # a missing Chromium must not leave Playwright's driver (and its event loop) running
+            raise
         except PlaywrightError as exc:
             self.__exit__()
             raise BackendUnavailable(f"Chromium did not start: {self.secrets.redact(str(exc).splitlines()[0])}") from None
         return self
 
     def _open(self) -> None:
-        args = {"executable_path": chromium_path(), "headless": not self.headed, "args": list(QUIET_FLAGS)}
+        args = {"executable_path": chromium_path(), "headless": not self.headed, "args": [*QUIET_FLAGS, *chromium_trust_args(self.secrets.ca_cert)]}
         if self._display is not None:
             args["env"] = self._display.env()
         self._browser = self._pw.chromium.launch(**args, proxy=playwright_proxy(self.secrets.proxy))
-        self._context = self._browser.new_context(locale="en-US")
+        self._context = self._browser.new_context(locale="en-US", **self.har_context_options())
         cookies = [{"name": n, "value": v, "url": self.site + "/"} for n, v in cookie_pairs(self.secrets)]
         if cookies:
             self._context.add_cookies(cookies)

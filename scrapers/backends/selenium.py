@@ -24,6 +24,7 @@ from scrapers.backends.browser import (
 from scrapers.backends.display import VirtualDisplay
 from scrapers.responses import as_page, author_from_page, item_from_page, page_from_body
 from scrapers.answers import classify_http, transport_error
+from scrapers.trust import chromium_trust_args
 from scrapers.source import (
     BackendUnavailable, Page, SourceSecrets, TransientError,
 )
@@ -35,19 +36,25 @@ POLL_S = 0.003
 class NetworkLog:
     """Network events from Chrome's performance log, gathered per request id."""
 
-    def __init__(self, driver: Any) -> None:
+    def __init__(self, driver: Any, recorder: Any = None) -> None:
         self.driver = driver
         self.requests: dict[str, dict[str, Any]] = {}
+        #: ``scrapers.har.CdpRecorder`` of ``--record-har``: sees every event, drained ones included
+        self.recorder = recorder
 
     def clear(self) -> None:
         """Forgets everything seen so far (and drains the browser's buffer)."""
-        self.driver.get_log("performance")
+        for entry in self.driver.get_log("performance"):
+            if self.recorder is not None:
+                self.recorder.event(orjson.loads(entry["message"])["message"])
         self.requests.clear()
 
     def poll(self) -> None:
         """Reads the events logged since the last poll."""
         for entry in self.driver.get_log("performance"):
             message = orjson.loads(entry["message"])["message"]
+            if self.recorder is not None:
+                self.recorder.event(message)
             params = message.get("params", {})
             rid = params.get("requestId")
             if rid is None:
@@ -102,13 +109,20 @@ class SeleniumSource(SiteClient):
         self._driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": list(BLOCKED_URLS)})
         for name, value in cookie_pairs(self.secrets):
             self._driver.execute_cdp_cmd("Network.setCookie", {"name": name, "value": value, "url": self.site + "/"})
-        self._log = NetworkLog(self._driver)
+        self._log = NetworkLog(self._driver, self._recorder())
         return self
+
+    def _recorder(self) -> Any:
+        if self.har is None:
+            return None
+        from scrapers.har import CdpRecorder
+
+        return CdpRecorder(self.har, lambda rid: self._driver.execute_cdp_cmd("Network.getResponseBody", {"requestId": rid}))
 
     def _options(self, webdriver: Any) -> Any:
         options = webdriver.ChromeOptions()
         options.binary_location = chromium_path()
-        for flag in (*(() if self.headed else ("--headless=new",)), "--no-sandbox", *QUIET_FLAGS):
+        for flag in (*(() if self.headed else ("--headless=new",)), "--no-sandbox", *QUIET_FLAGS, *chromium_trust_args(self.secrets.ca_cert)):
             options.add_argument(flag)
         proxy = playwright_proxy(self.secrets.proxy)
         if proxy is not None:
@@ -122,6 +136,9 @@ class SeleniumSource(SiteClient):
 
     def __exit__(self, *exc: object) -> None:
         driver = getattr(self, "_driver", None)
+        if driver is not None and self.har is not None:
+            with contextlib.suppress(Exception):
+                self._log.poll()  # the last page's requests, into the HAR
         if driver is not None:
             # a driver killed with the crawl (Ctrl-C reaches the whole process group) must not hide why we stop
             with contextlib.suppress(Exception):

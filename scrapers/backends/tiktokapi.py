@@ -32,6 +32,7 @@ from scrapers.backends.browser import (
 )
 from scrapers.responses import author_from_detail, item_from_detail, page_from_body
 from scrapers.answers import blocked, classify_http, looks_like_html, soft_blocked, transport_error
+from scrapers.trust import chromium_trust_args
 from scrapers.source import (
     REAL_SITE, BackendUnavailable, Page, SourceError, SourceSecrets, TransientError, as_json_object,
 )
@@ -97,11 +98,11 @@ class TikTokApiSource(SiteClient):
             raise BackendUnavailable(f"TikTokApi's session on {self.site} got no request headers (the home page fired no request)")
 
     async def _new_context(self, playwright: Any) -> Any:
-        args = {"executable_path": chromium_path(), "headless": not self.headed, "args": list(QUIET_FLAGS)}
+        args = {"executable_path": chromium_path(), "headless": not self.headed, "args": [*QUIET_FLAGS, *chromium_trust_args(self.secrets.ca_cert)]}
         if self._display is not None:
             args["env"] = self._display.env()
         self._browser = await playwright.chromium.launch(**args, proxy=playwright_proxy(self.secrets.proxy))
-        context = await self._browser.new_context(locale="en-US")
+        context = await self._browser.new_context(locale="en-US", **self.har_context_options())
         cookies = [{"name": n, "value": v, "url": REAL_SITE + "/"} for n, v in cookie_pairs(self.secrets)]
         if cookies:
             await context.add_cookies(cookies)

@@ -23,6 +23,7 @@ from scrapers.backends.browser import FEED_PATH, RELATED_PATH, USER_PATH, SiteCl
 from scrapers.parse import parse_item
 from scrapers.responses import author_from_detail, page_from_body
 from scrapers.answers import classify_http, transport_error
+from scrapers.trust import new_youtubedl
 from scrapers.source import (
     REAL_SITE, BackendUnavailable, NotFound, Page, Private, TransientError, Withheld,
 )
@@ -60,7 +61,7 @@ class YtdlpSource(SiteClient):
 
     def __enter__(self) -> YtdlpSource:
         try:
-            from yt_dlp import YoutubeDL
+            import yt_dlp  # noqa: F401 - only to say so when it is missing
         except ImportError as exc:
             raise BackendUnavailable(f"yt-dlp is not installed ({exc}): pip install yt-dlp") from None
         params: dict[str, Any] = {
@@ -69,7 +70,11 @@ class YtdlpSource(SiteClient):
         }
         if self.secrets.proxy:
             params["proxy"] = self.secrets.proxy
-        self._ydl = YoutubeDL(params)
+        self._ydl = new_youtubedl(params, self.secrets.ca_cert)
+        if self.har is not None:
+            from scrapers.har import record_ytdlp
+
+            record_ytdlp(self._ydl, self.har)
         self._headers = {"Cookie": "; ".join(f"{n}={v}" for n, v in cookie_pairs(self.secrets))} if cookie_pairs(self.secrets) else {}
         self._ie_key = None
         if self.base_url:
