@@ -30,7 +30,7 @@ class SpeechExtractor(Extractor):
         from silero_vad import load_silero_vad
 
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
+XX
             self.model = load_silero_vad(onnx=False)
 
     def prepare(self, item: Item) -> np.ndarray:  # noqa: D102
