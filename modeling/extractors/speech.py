@@ -30,7 +30,9 @@ class SpeechExtractor(Extractor):
         from silero_vad import load_silero_vad
 
         with warnings.catch_warnings():
-XX
+            # torch.jit.load's and importlib.resources' deprecation notices, raised inside the package
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
             self.model = load_silero_vad(onnx=False)
 
     def prepare(self, item: Item) -> np.ndarray:  # noqa: D102
