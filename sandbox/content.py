@@ -33,7 +33,8 @@ AUDIO_SECONDS = 8
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 CUT_EVERY_S = 1.2
 #: each property's share of the latent score (before centring on the mean over recipes)
-EFFECTS = {"music": 0.6, "speech": 0.3, "music+speech": 0.8, "silence": -0.5, "none": -0.5, "text": 0.4, "cuts": 0.5, "motion": 0.3}
+#: a file without an audio stream gets the soundtracks' mean effect, so that "has audio" (in every payload) tells nothing
+EFFECTS = {"music": 0.6, "speech": 0.3, "music+speech": 0.8, "silence": -0.5, "none": 0.3, "text": 0.4, "cuts": 0.5, "motion": 0.3}
 PHRASES = ("WAIT FOR IT", "DAY 1 OF 30", "TRY THIS", "PART 2", "NO WAY", "BEST TIP")
 SENTENCES = (
     "Hello everyone, good morning. One two three four five.",
@@ -73,7 +74,7 @@ RECIPES: tuple[Recipe, ...] = tuple(
 
 
 def raw_score(recipe: Recipe, has_audio: bool) -> float:
-    """The sum of the recipe's effects (a file without an audio stream counts as silent)."""
+    """The sum of the recipe's effects (a file without an audio stream counts as the soundtracks' average)."""
     audio = recipe.audio if has_audio else "none"
     return EFFECTS[audio] + EFFECTS["text"] * recipe.text + EFFECTS["cuts"] * recipe.cuts + EFFECTS["motion"] * recipe.motion
 
