@@ -28,6 +28,8 @@ class Design:
     dropped_no_target: int
     provenance: pd.Series | None = None
     extractors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: each row's author (pseudonymised key), for author-grouped cross-validation
+    groups: pd.Series | None = None
 
     def rows(self, split: str) -> pd.Series:
         """Boolean mask of one split."""
@@ -50,7 +52,8 @@ def build_design(snapshot: Snapshot, plan: FeaturePlan, features_root: Path) -> 
     latent = frame["latent_score"].astype(float) if "latent_score" in frame and frame["latent_score"].notna().any() else None
     provenance = frame["provenance"].astype(str) if "provenance" in frame else None
     features = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
-    return Design(features, target, frame["split"], frame["video_id"], latent, int((~keep).sum()), provenance, used)
+    groups = frame["author_key"].astype(str) if "author_key" in frame else None
+    return Design(features, target, frame["split"], frame["video_id"], latent, int((~keep).sum()), provenance, used, groups)
 
 
 def feature_parts(frame: pd.DataFrame, plan: FeaturePlan) -> list[pd.DataFrame]:
