@@ -10,7 +10,7 @@
   beside the AUC of the true latent media score on the same rows (target ≥ 0.9×), and
   beside the MLP on tabular features alone (ratio 1.0 would mean the media add nothing).
 
-Run:  .venv/bin/python -m bench features      (BENCH_WORLD=N for another world size)
+Run:  .venv/bin/python -m bench features      (BENCH_WORLD=N, BENCH_THROUGHPUT=N for other sizes)
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import pandas as pd
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 N_WORLD = int(os.environ.get("BENCH_WORLD", "2000"))
-N_THROUGHPUT, N_TRANSCRIPT, WORLD_SEED = 200, 20, 3
+N_THROUGHPUT, N_TRANSCRIPT, WORLD_SEED = int(os.environ.get("BENCH_THROUGHPUT", "200")), 20, 3
 MEDIA = ("signals", "audio_events", "speech", "ocr")
 OPTIONS = {"ocr": {"frames": 2}}
 

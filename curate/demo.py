@@ -35,7 +35,7 @@ IMPORT_RECORDS, SAMPLE_SEED = 60, 7
 SANDBOX_START_S = 120.0
 #: the extractors that run out of the box (transcript does too, but pocketsphinx at ~1x real time is left out of a 3-minute demo)
 MEDIA_FEATURES = ("signals", "audio_events", "speech", "ocr")
-EXTRACT_OPTIONS = {"ocr": ("-o", "frames=2")}
+EXTRACT_OPTIONS = {"ocr": ("-o", "frames=1")}
 
 
 @dataclass

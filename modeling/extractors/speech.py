@@ -13,10 +13,10 @@ from modeling.extractors.base import Extractor, Item
 
 
 class SpeechExtractor(Extractor):
-    """silero-vad (TorchScript weights in the wheel) over 16 kHz mono audio."""
+    """silero-vad (ONNX weights in the wheel, run by ONNX Runtime on one thread) over 16 kHz mono audio."""
 
     name = "speech"
-    bundled = ("silero_vad", "data/silero_vad.jit")
+    bundled = ("silero_vad", "data/silero_vad.onnx")
     default_batch_size = 8
     summary = "speech share of the audio and number of speech segments (silero-vad, bundled)"
 
@@ -33,7 +33,7 @@ class SpeechExtractor(Extractor):
             # torch.jit.load's and importlib.resources' deprecation notices, raised inside the package
             warnings.simplefilter("ignore", FutureWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
-            self.model = load_silero_vad(onnx=False)
+            self.model = load_silero_vad(onnx=True)  # ONNX Runtime, one thread: torch threads thrash on its 512-sample steps
 
     def prepare(self, item: Item) -> np.ndarray:  # noqa: D102
         return media.read_audio(item.media_path, self.options["max_seconds"])
