@@ -32,7 +32,7 @@ def _model_for(context: Context, name: str, given: str | None) -> str | None:
 def extract(
     ctx: typer.Context,
     snapshot: str = typer.Argument(..., help="Snapshot reference, NAME@vN (NAME alone = newest version)."),
-    extractor: str = typer.Option(..., "--extractor", "-e", help="r2plus1d, resnet50, videomae, whisper, music, text, category or description."),
+    extractor: str = typer.Option(..., "--extractor", "-e", help="Out of the box: signals, audio_events, speech, ocr, transcript. With weights: r2plus1d, resnet50, videomae, whisper, music, text, category, description."),
     model: str | None = typer.Option(None, "--model", help="Weights: a local folder/file or a Hugging Face id. Env CURATE_MODEL_<NAME>; config [models]."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N."),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Inputs per model call (default: the extractor's)."),
@@ -47,6 +47,10 @@ def extract(
     The cache is keyed by (media sha256 or text sha256, extractor, weights fingerprint): running twice computes nothing
     the second time. Media are verified against the snapshot's sha256 first.
 
+    The bundled extractors (signals, audio_events, speech, ocr, transcript) need no --model: their models ship
+    inside their wheels (transcript uses Whisper instead when --model names Whisper weights).
+
+    Example:  curate extract tiktok@v1 --extractor audio_events
     Example:  curate extract tiktok@v1 --extractor r2plus1d --model ~/models/r2plus1d_18.pth --device cuda
     """
     from modeling.extraction import extract_snapshot
@@ -82,7 +86,7 @@ def train(
     ctx: typer.Context,
     snapshot: str = typer.Argument(..., help="Snapshot reference, NAME@vN."),
     target: str = typer.Option("viral_er", "--target", help="viral_er, viral_all_median (classification); virality_weighted, virality_corr, er (regression)."),
-    features: str = typer.Option("tabular", "--features", help="Comma list: tabular and extractor names (r2plus1d, resnet50, videomae, whisper, music, text, category)."),
+    features: str = typer.Option("tabular", "--features", help="Comma list: tabular, words (TF-IDF of caption, hashtags, OCR text, transcript) and extractor names (signals, audio_events, speech, ocr, transcript, r2plus1d, …)."),
     epochs: int = typer.Option(10, "--epochs", min=1),
     seed: int = typer.Option(0, "--seed"),
     threshold: str = typer.Option("f1", "--threshold", help="Threshold chosen on validation: f1 or youden."),
