@@ -50,6 +50,7 @@ def extract(
     The bundled extractors (signals, audio_events, speech, ocr, transcript) need no --model: their models ship
     inside their wheels (transcript uses Whisper instead when --model names Whisper weights).
 
+    \b
     Example:  curate extract tiktok@v1 --extractor audio_events
     Example:  curate extract tiktok@v1 --extractor r2plus1d --model ~/models/r2plus1d_18.pth --device cuda
     """
