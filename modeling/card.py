@@ -91,7 +91,7 @@ def cv_lines(metrics: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-_LABELS = {"auc_ci95": "auc 95% CI (bootstrap)"}
+_LABELS = {"auc_ci95": "auc 95% CI"}  # a bootstrap interval (docs/modeling.md)
 
 
 def _warnings(warnings: list[str]) -> list[str]:
