@@ -24,6 +24,7 @@ def model_card(info: dict[str, Any], metrics: dict[str, Any], files: dict[str, P
         "",
         *_metrics_table(metrics),
         "",
+        *cv_lines(metrics),
         "## Files",
         "",
         *[f"- `{path.name}` ({role})" for role, path in files.items()],
@@ -59,8 +60,8 @@ def metrics_rows(metrics: dict[str, Any]) -> tuple[list[str], list[tuple[str, li
     """(column names, rows) of the test metrics, models as columns — shared by the card and the command's table."""
     test = metrics["test"]
     models = [m for m in ("mlp", "logistic_regression", "majority", "ridge", "mean", "latent_score") if m in test]
-    keys = ["auc", "f1", "precision", "recall", "accuracy", "threshold"] if metrics["task"] == "classification" else ["spearman", "rmse", "mae", "mse"]
-    rows = [(key, [_fmt(test[m].get(key)) for m in models]) for key in keys]
+    keys = ["auc", "auc_ci95", "f1", "precision", "recall", "accuracy", "threshold"] if metrics["task"] == "classification" else ["spearman", "rmse", "mae", "mse"]
+    rows = [(_LABELS.get(key, key), [_fmt(test[m].get(key)) for m in models]) for key in keys]
     return [_MODEL_NAMES.get(m, m) for m in models], rows
 
 
@@ -75,6 +76,22 @@ def _metrics_table(metrics: dict[str, Any]) -> list[str]:
         (tn, fp), (fn, tp) = metrics["test"]["mlp"]["confusion_matrix"]
         lines += ["", f"MLP confusion matrix on test: TN {tn}, FP {fp}, FN {fn}, TP {tp}."]
     return lines
+
+
+def cv_lines(metrics: dict[str, Any]) -> list[str]:
+    """The cross-validation spread (``--cv K``), one line per model; none without it."""
+    cv = metrics.get("cv")
+    if not cv:
+        return []
+    lines = [f"Author-grouped {cv['folds']}-fold cross-validation, test {cv['metric']} per fold ({'/'.join(map(str, cv['test_rows']))} rows):", ""]
+    for name, spread in cv.items():
+        if isinstance(spread, dict) and "per_fold" in spread:
+            folds = ", ".join("nan" if v != v else f"{v:.3f}" for v in spread["per_fold"])
+            lines.append(f"- {_MODEL_NAMES.get(name, name)}: mean {spread['mean']:.3f} ± {spread['std']:.3f} (min {spread['min']:.3f}, max {spread['max']:.3f}; {folds})")
+    return [*lines, ""]
+
+
+_LABELS = {"auc_ci95": "auc 95% CI"}  # a bootstrap interval (docs/modeling.md)
 
 
 def _warnings(warnings: list[str]) -> list[str]:
@@ -99,6 +116,8 @@ def _params(params: dict[str, Any]) -> str:
 def _fmt(value: Any) -> str:
     if value is None:
         return "—"
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return "—" if any(v != v for v in value) else f"{value[0]:.3f}–{value[1]:.3f}"
     if isinstance(value, float):
         return "nan" if value != value else f"{value:.4f}"
     return str(value)

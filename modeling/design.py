@@ -28,6 +28,10 @@ class Design:
     dropped_no_target: int
     provenance: pd.Series | None = None
     extractors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: each row's author (pseudonymised key), for author-grouped cross-validation
+    groups: pd.Series | None = None
+    #: the TF-IDF + SVD fitted on train for ``words`` features, and the texts it read
+    words: Any = None
 
     def rows(self, split: str) -> pd.Series:
         """Boolean mask of one split."""
@@ -48,10 +52,26 @@ def build_design(snapshot: Snapshot, plan: FeaturePlan, features_root: Path) -> 
         columns, info = snapshot_extractor_columns(frame, snapshot, name, features_root)
         parts.append(columns)
         used[name] = info
+    words = None
+    if plan.words:
+        columns, words = words_columns(frame, snapshot, features_root)
+        parts.append(columns)
     latent = frame["latent_score"].astype(float) if "latent_score" in frame and frame["latent_score"].notna().any() else None
     provenance = frame["provenance"].astype(str) if "provenance" in frame else None
     features = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
-    return Design(features, target, frame["split"], frame["video_id"], latent, int((~keep).sum()), provenance, used)
+    groups = frame["author_key"].astype(str) if "author_key" in frame else None
+    return Design(features, target, frame["split"], frame["video_id"], latent, int((~keep).sum()), provenance, used, groups, words)
+
+
+def words_columns(frame: pd.DataFrame, snapshot: Snapshot, features_root: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """``words_*`` columns: each row's texts (caption, hashtags, and what ocr/transcript extracted) through TF-IDF + SVD fitted on train."""
+    from modeling.extraction import compose_text, text_sources
+    from modeling.words import WordsModel
+
+    extra, used = text_sources(snapshot, features_root, frame)
+    texts = compose_text(frame, extra)
+    model = WordsModel.fit(texts[frame["split"] == "train"])
+    return model.transform(texts), {"model": model, "text_sources": used}
 
 
 def _check_label_was_fitted(snapshot: Snapshot, target: str) -> None:

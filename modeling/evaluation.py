@@ -104,3 +104,32 @@ def single_class_warning(labels: np.ndarray) -> str | None:
     if len(labels) and (labels.min() == labels.max()):
         return f"COLLAPSE: every test video is predicted {'viral' if labels[0] else 'not viral'} at the chosen threshold"
     return None
+
+
+#: resamples of the test rows behind each AUC's 95 % interval
+BOOTSTRAP_RESAMPLES = 1000
+
+
+def bootstrap_auc_intervals(y: np.ndarray, scores: dict[str, np.ndarray], seed: int, resamples: int = BOOTSTRAP_RESAMPLES) -> dict[str, list[float]]:
+    """A percentile bootstrap 95 % interval of each model's test AUC, every model on the same resampled rows (paired).
+
+    Resamples with a single class have no AUC and are dropped; with fewer than two rows of
+    each class there is no interval (NaN, NaN).
+    """
+    from scipy.stats import rankdata
+
+    y = np.asarray(y, dtype=np.float64)
+    if min(int(y.sum()), int(len(y) - y.sum())) < 2:
+        return {name: [float("nan"), float("nan")] for name in scores}
+    rows = np.random.default_rng(seed).integers(0, len(y), (resamples, len(y)))
+    labels = y[rows]
+    positives = labels.sum(1)
+    usable = (positives > 0) & (positives < len(y))
+    labels, rows, positives = labels[usable], rows[usable], positives[usable]
+    negatives = len(y) - positives
+    intervals = {}
+    for name, values in scores.items():
+        ranks = rankdata(np.asarray(values, dtype=np.float64)[rows], axis=1)  # Mann–Whitney: AUC from the ranks of the positives
+        aucs = ((ranks * labels).sum(1) - positives * (positives + 1) / 2) / (positives * negatives)
+        intervals[name] = [float(np.percentile(aucs, 2.5)), float(np.percentile(aucs, 97.5))]
+    return intervals

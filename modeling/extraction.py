@@ -95,10 +95,10 @@ def snapshot_items(snapshot: Snapshot, home: Path, extra_text: Iterable[pd.Serie
 
 
 def text_sources(snapshot: Snapshot, features_root: Path, frame: pd.DataFrame) -> tuple[list[pd.Series], list[str]]:
-    """Transcripts and descriptions already extracted for this snapshot, to append to each video's text."""
+    """Transcripts, on-screen text and descriptions already extracted for this snapshot, to append to each video's text."""
     index = FeatureIndex(features_root, snapshot.name, snapshot.version)
     series, used = [], []
-    for extractor, column in (("whisper", "transcript"), ("description", "description")):
+    for extractor, column in (("whisper", "transcript"), ("transcript", "transcript"), ("ocr", "ocr_text"), ("description", "description")):
         if not (index.folder / f"{extractor}.json").is_file():
             continue
         entry = index.read(extractor)

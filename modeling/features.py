@@ -39,6 +39,8 @@ LEAKY_GROUPS = {
 }
 NEVER = ("latent_score",)
 TABULAR = "tabular"
+#: caption, hashtags, on-screen text and transcript through TF-IDF fitted on train (modeling/words.py)
+WORDS = "words"
 
 
 class FeatureError(CurateError):
@@ -55,11 +57,12 @@ class FeaturePlan:
     leaky: tuple[str, ...]
     extractors: tuple[str, ...]
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    words: bool = False
 
     @property
     def groups(self) -> list[str]:
         """The requested names, normalised."""
-        return [*([TABULAR] if self.tabular else []), *self.leaky, *self.extractors]
+        return [*([TABULAR] if self.tabular else []), *self.leaky, *self.extractors, *([WORDS] if self.words else [])]
 
 
 def plan_features(target: str, requested: Iterable[str], extractor_names: Iterable[str], allow_leakage: bool = False) -> FeaturePlan:
@@ -72,12 +75,12 @@ def plan_features(target: str, requested: Iterable[str], extractor_names: Iterab
     if never := [n for n in names if n in NEVER]:
         raise FeatureError(f"{', '.join(never)} is the simulator's hidden truth and is never a feature (not even with --allow-leakage)")
     leaky = _expand_leaky(names, target)
-    known = {TABULAR, *LEAKY_GROUPS, *(c for group in LEAKY_GROUPS.values() for c in group), *extractor_names}
+    known = {TABULAR, WORDS, *LEAKY_GROUPS, *(c for group in LEAKY_GROUPS.values() for c in group), *extractor_names}
     if unknown := [n for n in names if n not in known]:
-        raise FeatureError(f"unknown feature(s) {', '.join(unknown)} (have: tabular, {', '.join(extractor_names)}; leaky: {', '.join(LEAKY_GROUPS)})")
+        raise FeatureError(f"unknown feature(s) {', '.join(unknown)} (have: tabular, words, {', '.join(extractor_names)}; leaky: {', '.join(LEAKY_GROUPS)})")
     warnings = _leakage_verdict(target, leaky, allow_leakage)
     extractors = tuple(n for n in dict.fromkeys(names) if n in set(extractor_names))
-    return FeaturePlan(target, TARGETS[target], TABULAR in names, leaky, extractors, warnings)
+    return FeaturePlan(target, TARGETS[target], TABULAR in names, leaky, extractors, warnings, WORDS in names)
 
 
 def _expand_leaky(names: list[str], target: str) -> tuple[str, ...]:

@@ -21,8 +21,12 @@ from core.errors import CurateError, MissingComponent
 from modeling import media, mlp
 from modeling.cache import FeatureCache
 from modeling.design import feature_parts, snapshot_extractor_columns
-from modeling.extraction import compose_text
+from modeling.extraction import compose_text, text_sources
 from modeling.extractors import ExtractorError, Item, extractor_class, open_extractor
+from modeling.words import WordsModel
+
+#: the text column each text-bearing extractor outputs
+TEXT_COLUMNS = {"whisper": "transcript", "transcript": "transcript", "ocr": "ocr_text", "description": "description"}
 from modeling.features import FeaturePlan
 from modeling.runs import LoadedRun
 from modeling.snapshot import Snapshot
@@ -69,7 +73,8 @@ class Predictor:
         self.run, self.features_root, self.snapshot, self.device = run, features_root, snapshot, device
         self.models = dict(models or {})
         info = run.info["features"]
-        self.plan = FeaturePlan(run.info["target"], run.task, info["tabular"], tuple(info["leaky"]), tuple(info["extractors"]))
+        self.plan = FeaturePlan(run.info["target"], run.task, info["tabular"], tuple(info["leaky"]), tuple(info["extractors"]), words=bool(info.get("words")))
+        self.words = WordsModel.load(run.path / info["words"]["file"]) if info.get("words") else None
         self._opened: dict[str, Any] = {}
         self._table: pd.DataFrame | None = None
 
@@ -110,6 +115,8 @@ class Predictor:
             raise LookupError(f"video {video_id} is not in {self.snapshot.ref}")
         parts = feature_parts(row, self.plan)
         parts += [snapshot_extractor_columns(row, self.snapshot, name, self.features_root)[0] for name in self.plan.extractors]
+        if self.words is not None:
+            parts.append(self.words.transform(compose_text(row, text_sources(self.snapshot, self.features_root, row)[0])))
         return pd.concat(parts, axis=1)
 
     def _file_features(self, path: Path, new: NewVideo) -> tuple[pd.DataFrame, list[str]]:
@@ -120,16 +127,19 @@ class Predictor:
         texts = self._texts(path, sha, row)
         for name in self.plan.extractors:
             parts.append(self._extracted(name, Item("new", path, sha, texts)))
+        if self.words is not None:
+            words_text = self._texts(path, sha, row, self.run.info["features"]["words"]["text_sources"])
+            parts.append(self.words.transform(pd.Series([words_text])))
         unknown = ["category"] if self.plan.tabular and new.category is None else []
         return pd.concat(parts, axis=1), unknown
 
-    def _texts(self, path: Path, sha: str, row: pd.DataFrame) -> str:
-        """Caption and hashtags, plus the transcript/description when the run's text features were made with them."""
+    def _texts(self, path: Path, sha: str, row: pd.DataFrame, sources: list[str] | None = None) -> str:
+        """Caption and hashtags, plus the transcript/on-screen text/description when the run's text features were made with them."""
         extra = []
-        for source in self._text_sources():
+        for source in self._text_sources() if sources is None else sources:
             name, _, cache_key = source.partition(":")
             info = FeatureCache(self.features_root, name, cache_key).info()
-            column = "transcript" if name == "whisper" else "description"
+            column = TEXT_COLUMNS[name]
             extra.append(pd.Series([self._outputs(name, Item("new", path, sha), info).get(column, "")]))
         return str(compose_text(row, extra).iloc[0])
 

@@ -98,7 +98,8 @@ def _records(name: str, context: dict[str, Any]) -> tuple[dict[str, Any], dict[s
         "run": name, "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "seconds": context["seconds"],
         "snapshot": {"name": snapshot.name, "version": snapshot.version, "ref": snapshot.ref, "fingerprint": snapshot.fingerprint, "labels": snapshot.manifest.get("labels")},
         "target": plan.target, "task": plan.task, "allow_leakage": config.allow_leakage,
-        "features": {"requested": list(config.features), "tabular": plan.tabular, "leaky": list(plan.leaky), "extractors": design.extractors},
+        "features": {"requested": list(config.features), "tabular": plan.tabular, "leaky": list(plan.leaky), "extractors": design.extractors,
+                     "words": {"file": "words.npz", "text_sources": design.words["text_sources"]} if design.words else None},
         "scaler": context["scaler"].to_dict(), "target_scale": context["target_scale"], "threshold": result.metrics.get("threshold"),
         "params": config.params.to_dict(), "seed": config.params.seed, "warnings": warnings, "training": training, "versions": _versions(),
     }  # fmt: skip
@@ -112,6 +113,8 @@ def _write_files(folder: Path, name: str, context: dict[str, Any], metrics: dict
     files = {"metrics": _json(folder / "metrics.json", metrics), "run": _json(folder / "run.json", info)}
     save_file({k: v.detach().cpu().contiguous() for k, v in fit.model.state_dict().items()}, str(folder / "model.safetensors"))
     files["weights"] = folder / "model.safetensors"
+    if design.words:
+        files["words"] = design.words["model"].save(folder / "words.npz")
     files["predictions"] = _predictions(folder / "predictions.parquet", design, result)
     files.update(_figures(folder, name, design, result, fit, info["task"]))
     (folder / "MODEL_CARD.md").write_text(model_card(info, metrics, files))

@@ -33,6 +33,8 @@ class TrainConfig:
     threshold: str = "f1"
     allow_leakage: bool = False
     params: mlp.TrainParams = field(default_factory=mlp.TrainParams)
+    #: author-grouped K-fold cross-validation beside the snapshot's split (None: none)
+    cv: int | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,11 @@ def train_run(snapshot: Snapshot, config: TrainConfig, features_root: Path, runs
     fitted = _fit(x, y, design, plan.task, config.params, on_epoch)
     raw = mlp.predict(fitted.model, x, config.params.device)
     result = _evaluate(plan.task, x, y, raw, design, config, target_scale)
+    result.warnings.extend(random_weights_warnings(design.extractors))
+    if config.cv:
+        from modeling.crossval import cross_validate
+
+        result.metrics["cv"] = cross_validate(design, plan.task, config.cv, config.params)
     context = {
         "snapshot": snapshot, "plan": plan, "design": design, "scaler": scaler, "fit": fitted, "config": config,
         "evaluation": result, "target_scale": target_scale, "seconds": round(time.perf_counter() - start, 2),
@@ -109,12 +116,32 @@ def _evaluate_classification(x, y, raw, masks, design: Design, config: TrainConf
         test_metrics["latent_score"] = {"auc": _auc(y[test], latent)}
         if not np.isnan(latent).any():
             curves["true latent score (reference)"] = latent
+    _add_intervals(test_metrics, y[test], scores[test], logistic_scores, design, test, config.params.seed)
     labels = (scores >= threshold).astype(int)
     warnings = [w for w in (evaluation.collapse_warning(scores[test], "classification"), evaluation.single_class_warning(labels[test])) if w]
     if test_metrics["mlp"]["auc"] <= test_metrics["majority"]["auc"]:
         warnings.append(f"the MLP's test AUC ({test_metrics['mlp']['auc']:.3f}) is no better than the majority baseline's (0.500)")
     metrics = {"threshold": {"rule": config.threshold, "value": threshold}, "test": test_metrics}
     return Evaluation(metrics, scores, labels, curves, warnings)
+
+
+def _add_intervals(test_metrics: dict, y: np.ndarray, mlp_scores: np.ndarray, logistic_scores: np.ndarray, design: Design, test: np.ndarray, seed: int) -> None:
+    """Each AUC gets its bootstrap 95 % interval (the majority baseline's constant scores: exactly 0.5)."""
+    scored = {"mlp": mlp_scores, "logistic_regression": logistic_scores}
+    if design.latent is not None and not np.isnan(design.latent.to_numpy()[test]).any():
+        scored["latent_score"] = design.latent.to_numpy()[test]
+    for name, interval in evaluation.bootstrap_auc_intervals(y, scored, seed).items():
+        test_metrics[name]["auc_ci95"] = interval
+    test_metrics["majority"]["auc_ci95"] = [0.5, 0.5]
+
+
+def random_weights_warnings(extractors: dict[str, dict]) -> list[str]:
+    """A warning for each extractor whose features came from random-init weights (``--model random``)."""
+    return [
+        f"RANDOM WEIGHTS: the {name} features came from random-init weights (--model random); they carry no learned meaning, so these metrics do not measure {name}"
+        for name, info in extractors.items()
+        if info.get("weights_fingerprint") == "random"
+    ]
 
 
 def _evaluate_regression(x, y, raw, masks, config: TrainConfig, scale) -> Evaluation:

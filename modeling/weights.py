@@ -33,7 +33,7 @@ class WeightsSource:
     @property
     def is_random(self) -> bool:
         """True for random-init weights (never meaningful features)."""
-        return self.path is None
+        return self.fingerprint == RANDOM
 
 
 def missing(extractor: str, spec: str | None, why: str, env_key: str) -> MissingComponent:
@@ -55,6 +55,26 @@ def resolve(extractor: str, spec: str | None, env_key: str, memo: Path | None = 
     if not local.exists():
         local = _torchvision_file(extractor, spec, env_key) if "_Weights." in spec else _from_hub_cache(extractor, spec, env_key)
     return WeightsSource(spec, local.resolve(), fingerprint(local, memo))
+
+
+def bundled(package: str, relative: str, memo: Path | None = None) -> WeightsSource:
+    """The model files shipped inside an installed wheel (``package``'s folder ``relative``), fingerprinted like any other."""
+    import importlib.metadata
+    import importlib.util
+
+    found = importlib.util.find_spec(package)
+    if found is None or found.origin is None:
+        distribution = package.replace("_", "-")
+        raise MissingComponent(f"the bundled model of {package} is not installed: pip install {distribution} (or ./run setup)")
+    path = Path(found.origin).parent / relative
+    if not path.exists():
+        raise MissingComponent(f"{package} is installed without its model files ({path} is missing): reinstall it")
+    version = importlib.metadata.version(package.replace("_", "-"))
+    return WeightsSource(f"{package.replace('_', '-')}=={version} ({relative}, bundled)", path, fingerprint(path, memo))
+
+
+#: what a computed (model-free) extractor names as its weights
+NO_WEIGHTS = WeightsSource("none (computed, no model)", None, "none")
 
 
 def fingerprint(path: Path, memo: Path | None = None) -> str:

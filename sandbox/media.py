@@ -23,9 +23,10 @@ from fractions import Fraction
 from pathlib import Path
 
 from core.errors import MissingComponent
+from sandbox import content
 
 #: bump when the same spec would give different bytes (the cache folders carry it)
-MEDIA_VERSION = 1
+MEDIA_VERSION = 2
 DEFAULT_CACHE_DIR = Path("~/.cache/viralcurate/sandbox")
 #: what a broken file is: intact bytes cut short, nothing, or a CDN error page served as video
 MEDIA_KINDS = ("ok", "truncated", "empty", "html", "duplicate")
@@ -45,26 +46,32 @@ class Template:
     seconds: int
     weight: float
 
-    def ffmpeg_args(self, out: Path) -> list[str]:
-        """The ffmpeg command that encodes this template (no B-frames, so any frame can end a cut)."""
+    def ffmpeg_args(self, out: Path, picture_recipe: int | None = None) -> list[str]:
+        """The ffmpeg command that encodes this template (no B-frames, so any frame can end a cut).
+
+        With a ``picture_recipe`` (:mod:`sandbox.content`) the picture gains its text, cuts and
+        motion and the file has no sound: the video's soundtrack is muxed in from the pool.
+        """
         box = ("drawbox=x='mod(t*70\\,iw-40)':y='mod(t*110\\,ih-40)':w=40:h=40:color=yellow@0.9:t=fill")
         sep = ":" if "=" in self.source else "="
         picture = f"{self.source}{sep}size={self.width}x{self.height}:rate={self.fps}"
         if not self.source.startswith("testsrc"):
             picture += f",{box}"
+        if picture_recipe:
+            picture += "," + content.picture_filters(picture_recipe, self.width, self.height, TEMPLATES.index(self))
         args = ["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", picture]
-        if self.audio_hz:
+        if self.audio_hz and picture_recipe is None:
             tone = f"aevalsrc=0.3*sin(2*PI*{self.audio_hz}*t)*(0.6+0.4*sin(2*PI*2*t)):s=22050"
             args += ["-f", "lavfi", "-i", tone]
         args += ["-t", str(self.seconds), "-map", "0:v", "-c:v", "libx264", "-preset", "veryfast", "-crf", "34",
                  "-bf", "0", "-g", str(2 * self.fps), "-threads", "1", "-pix_fmt", "yuv420p"]
-        if self.audio_hz:
+        if self.audio_hz and picture_recipe is None:
             args += ["-map", "1:a", "-c:a", "aac", "-b:a", "32k", "-ac", "1", "-shortest"]
         return args + ["-movflags", "+faststart", "-map_metadata", "-1", "-fflags", "+bitexact", "-f", "mp4", str(out)]
 
-    def key(self) -> str:
+    def key(self, picture_recipe: int | None = None) -> str:
         """A short digest of the encode command: a changed template is a new cache file."""
-        return hashlib.sha256(" ".join(self.ffmpeg_args(Path("x"))).encode()).hexdigest()[:12]
+        return hashlib.sha256(" ".join(self.ffmpeg_args(Path("x"), picture_recipe)).encode()).hexdigest()[:12]
 
 
 def _t(name, source, fps, size, audio_hz, seconds, weight) -> Template:
@@ -105,6 +112,8 @@ class MediaSpec:
     kind: str = "ok"
     #: for truncated files: whether the index sits before the data (opens, then fails) or after (won't open)
     faststart: bool = True
+    #: the content recipe (an index into ``content.RECIPES``); None keeps the bare template and its tone
+    recipe: int | None = None
 
 
 def error_page(video_id: str) -> bytes:
@@ -130,9 +139,21 @@ class MediaStore:
         path = self.cache_dir / "templates" / f"v{MEDIA_VERSION}" / f"{template.name}-{template.key()}.mp4"
         return self._ensure(path, lambda tmp: _encode(template, tmp))
 
+    def picture_path(self, index: int, picture_recipe: int) -> Path:
+        """Template ``index`` with a picture recipe's text, cuts and motion, without sound (encoded on first use)."""
+        template = TEMPLATES[index]
+        key = template.key(picture_recipe)
+        path = self.cache_dir / "templates" / f"v{MEDIA_VERSION}" / f"{template.name}-p{picture_recipe}-{key}.mp4"
+        return self._ensure(path, lambda tmp: _encode(template, tmp, picture_recipe))
+
+    def sound_path(self, index: int) -> Path:
+        """Soundtrack ``index`` of the content pool (encoded on first use)."""
+        path = self.cache_dir / "sounds" / f"v{MEDIA_VERSION}" / f"sound-{index:02d}.mp4"
+        return self._ensure(path, lambda tmp: content.encode_sound(index, tmp))
+
     def path(self, spec: MediaSpec) -> Path:
         """The file to serve for ``spec``, made on first use."""
-        stem = f"{spec.video_id}-{TEMPLATES[spec.template].key()}-{spec.seconds}s"
+        stem = f"{spec.video_id}-{self._content_key(spec)}-{spec.seconds}s"
         folder = self.cache_dir / "media" / f"v{MEDIA_VERSION}" / spec.video_id[-2:]
         if spec.kind == "empty":
             return self._ensure(folder / f"{spec.video_id}.empty.mp4", lambda tmp: tmp.write_bytes(b""))
@@ -144,8 +165,23 @@ class MediaStore:
             return self._ensure(folder / f"{stem}.{layout}.truncated.mp4", lambda tmp: _cut(whole, tmp, TRUNCATE_AT))
         return self._ensure(folder / f"{stem}.mp4", lambda tmp: self._remux(spec, tmp, True))
 
+    def _content_key(self, spec: MediaSpec) -> str:
+        template = TEMPLATES[spec.template]
+        if spec.recipe is None:
+            return template.key()
+        recipe = content.RECIPES[spec.recipe]
+        return f"{template.key(recipe.picture)}-r{spec.recipe}"
+
     def _remux(self, spec: MediaSpec, out: Path, faststart: bool) -> None:
-        remux(self.template_path(spec.template), out, spec.video_id, spec.seconds, TEMPLATES[spec.template].seconds, faststart)
+        template = TEMPLATES[spec.template]
+        if spec.recipe is None:
+            remux(self.template_path(spec.template), out, spec.video_id, spec.seconds, template.seconds, faststart)
+            return
+        recipe = content.RECIPES[spec.recipe]
+        sources = [(self.picture_path(spec.template, recipe.picture), template.seconds)]
+        if template.audio_hz:
+            sources.append((self.sound_path(recipe.sound), content.AUDIO_SECONDS))
+        remux_sources(sources, out, spec.video_id, spec.seconds, faststart)
 
     def _ensure(self, path: Path, make) -> Path:
         if path.exists():
@@ -164,10 +200,12 @@ class MediaStore:
         return path
 
 
-def _encode(template: Template, out: Path) -> None:
+def _encode(template: Template, out: Path, picture_recipe: int | None = None) -> None:
     if shutil.which("ffmpeg") is None:
         raise MissingComponent("the sandbox makes its videos with ffmpeg, which is not installed: apt-get install ffmpeg (or ./run setup)")
-    done = subprocess.run(template.ffmpeg_args(out), capture_output=True, text=True, check=False)
+    if picture_recipe and picture_recipe & 4:
+        content.check_font()
+    done = subprocess.run(template.ffmpeg_args(out, picture_recipe), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise MissingComponent(f"ffmpeg could not encode the sandbox template {template.name}: {done.stderr.strip()[-300:]}")
 
@@ -190,6 +228,23 @@ def remux(template: Path, out: Path, video_id: str, seconds: int, loop_s: int, f
                 if not streams:
                     streams = {s.index: dst.add_stream_from_template(s) for s in src.streams}
                 _copy_loop(src, dst, streams, loop * loop_s, seconds)
+
+
+def remux_sources(sources: list[tuple[Path, int]], out: Path, video_id: str, seconds: int, faststart: bool = True) -> None:
+    """Writes ``seconds`` of each source's streams (each looped on its own length) into one file, by stream copy."""
+    import av
+
+    options = {"movflags": "+faststart"} if faststart else {}
+    with av.open(str(out), "w", format="mp4", options=options) as dst:
+        dst.metadata["comment"] = f"viralcurate sandbox video {video_id}"
+        maps = []
+        for source, _ in sources:  # every stream is declared before the first packet is written
+            with av.open(str(source)) as src:
+                maps.append({s.index: dst.add_stream_from_template(s) for s in src.streams})
+        for (source, loop_s), streams in zip(sources, maps, strict=True):
+            for loop in range(-(-seconds // loop_s)):
+                with av.open(str(source)) as src:
+                    _copy_loop(src, dst, streams, loop * loop_s, seconds)
 
 
 def _copy_loop(src, dst, streams: dict, offset_s: int, end_s: int) -> None:

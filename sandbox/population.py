@@ -12,10 +12,10 @@ import base64
 import numpy as np
 import pandas as pd
 
-from sandbox import metrics, vocab
+from sandbox import content, metrics, vocab
 from sandbox.media import TEMPLATES
 
-S_AUTHORS, S_VIDEOS, S_CAPTIONS, S_MUSIC, S_STATES, S_GRAPH, S_FEED, S_HIDDEN = 1, 2, 3, 4, 5, 6, 7, 8
+S_AUTHORS, S_VIDEOS, S_CAPTIONS, S_MUSIC, S_STATES, S_GRAPH, S_FEED, S_HIDDEN, S_CONTENT = 1, 2, 3, 4, 5, 6, 7, 8, 9
 #: visibility and media faults of the world itself (not injected per request): rate, minimum count
 WORLD_STATES = {"private": (0.02, 1), "deleted": (0.01, 1)}
 BROKEN_MEDIA = {"truncated": (0.015, 2), "empty": (0.005, 1), "html": (0.005, 1), "duplicate": (0.01, 2)}
@@ -102,8 +102,15 @@ def draw_videos(
         "template": rng.choice(len(TEMPLATES), n, p=weights / weights.sum()),
         "duration": np.clip(np.rint(rng.lognormal(np.log(16), 0.75, n)), 1, 60).astype(np.int64),
     })
-    frame = frame.join(_music(frame, by, seed))
+    frame = frame.join(_music(frame, by, seed)).join(_content(frame, seed))
     return frame.join(_counts(frame, by, preset, seed, reference, planted_signal))
+
+
+def _content(videos: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Each video's content recipe (its own stream: independent of format, category, sound and duration) and its latent score."""
+    recipe = content.draw_recipes(stream(seed, S_CONTENT), len(videos))
+    has_audio = np.array([t.audio_hz is not None for t in TEMPLATES])[videos["template"].to_numpy()]
+    return pd.DataFrame({"recipe": recipe, "content_score": content.latent_scores(recipe, has_audio)}, index=videos.index)
 
 
 def _music(videos: pd.DataFrame, by: pd.DataFrame, seed: int) -> pd.DataFrame:
@@ -145,6 +152,8 @@ def simulator_inputs(videos: pd.DataFrame, by: pd.DataFrame) -> pd.DataFrame:
         "category": videos["category"],
         "music_original": videos["music_original"],
         "duration_s": videos["duration"].astype(float),
+        # the planted signal acts through the media's content only (sandbox/content.py)
+        "planted_latent": videos["content_score"],
     })
 
 

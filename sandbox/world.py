@@ -181,7 +181,7 @@ class World:
         owner = int(v.at[row, "dup_of"]) if v.at[row, "media_kind"] == "duplicate" else row
         kind = "ok" if owner != row else v.at[row, "media_kind"]
         return MediaSpec(self._ids[owner], int(v.at[owner, "template"]), int(v.at[owner, "duration"]), kind,
-                         bool(v.at[owner, "faststart"]))
+                         bool(v.at[owner, "faststart"]), int(v.at[owner, "recipe"]))
 
     def media_path(self, video_id: str) -> Path:
         """The video's media file in the cache, made (ffmpeg, then PyAV) on first use."""
@@ -222,7 +222,7 @@ def _share_duplicate_media(videos: pd.DataFrame) -> pd.DataFrame:
     """A duplicate's file is its original's, so it declares the original's template and duration."""
     dup = videos["dup_of"].to_numpy()
     mask = dup >= 0
-    for column in ("template", "duration"):
+    for column in ("template", "duration", "recipe"):
         values = videos[column].to_numpy().copy()
         values[mask] = values[dup[mask]]
         videos[column] = values

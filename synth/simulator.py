@@ -105,7 +105,10 @@ def simulate_videos(
     """Plays, likes, comments, shares, saves (and a create time when missing) for each video.
 
     Input columns: ``video_id, author_id, followers, account_created_at`` and
-    optionally ``create_time, category, music_original, duration_s``. Output:
+    optionally ``create_time, category, music_original, duration_s`` and
+    ``planted_latent`` (a latent score the caller computed, e.g. the sandbox from
+    its media's content: where given, planted mode uses it instead of category,
+    sound and duration). Output:
     ``video_id, plays, likes, comments, shares, saves, create_time, latent_score``
     (NaN unless ``planted_signal``), plus ``followers`` (those the metrics were
     drawn for; drawn from the preset when unknown), ``category`` and
@@ -154,7 +157,11 @@ def _latent(frame: pd.DataFrame, keys: np.ndarray, preset: Preset, seed: int, pl
     given = given.astype(object).where(given.notna(), None)
     if not planted:
         return np.zeros(len(frame)), given.to_numpy(dtype=object), np.zeros(len(frame), dtype=bool)
-    return content_latent(frame, given, uniforms(keys, seed, S_CATEGORY), preset.planted)
+    latent, category, drawn = content_latent(frame, given, uniforms(keys, seed, S_CATEGORY), preset.planted)
+    if "planted_latent" in frame.columns:
+        supplied = pd.to_numeric(frame["planted_latent"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        latent = np.where(np.isnan(supplied), latent, supplied)
+    return latent, category, drawn
 
 
 def _engagement(preset: Preset, keys: np.ndarray, seed: int, followers: np.ndarray, shift: np.ndarray) -> dict:

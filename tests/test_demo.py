@@ -33,6 +33,10 @@ def test_demo_runs_every_stage_and_leaves_results_where_it_says(tmp_path, capfd)
     assert status["crawl_runs"] == 1 and status["snapshots"] == 1 and status["media_files"] > 50
     assert status["videos"] == 80 + demo.IMPORT_RECORDS
     assert curate_json(home, "snapshot", "verify", "demo@v1")["ok"] is True
+    assert "tabular + media" in out and "MLP test AUC (95% CI)" in out
+    media = json.loads((home / "runs" / "demo" / "metrics.json").read_text())
+    assert media["n_features"] > json.loads((home / "runs" / "demo-tabular" / "metrics.json").read_text())["n_features"]
+    assert {"signals", "audio_events", "speech", "ocr"} <= set(media["features"])
     for path in ("reports/catalog/index.html", "reports/demo@v1/index.html", "runs/demo/metrics.json",
                  "exports/demo/train.parquet", "snapshots/demo/v1/manifest.json"):
         assert (home / path).is_file(), path

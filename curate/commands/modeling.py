@@ -33,7 +33,7 @@ def _model_for(context: Context, name: str, given: str | None) -> str | None:
 def extract(
     ctx: typer.Context,
     snapshot: str = typer.Argument(..., help="Snapshot reference, NAME@vN (NAME alone = newest version)."),
-    extractor: str = typer.Option(..., "--extractor", "-e", help="r2plus1d, resnet50, videomae, whisper, music, text, category or description."),
+    extractor: str = typer.Option(..., "--extractor", "-e", help="Out of the box: signals, audio_events, speech, ocr, transcript. With weights: r2plus1d, resnet50, videomae, whisper, music, text, category, description."),
     model: str | None = typer.Option(None, "--model", help="Weights: a local folder/file or a Hugging Face id. Env CURATE_MODEL_<NAME>; config [models]."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N."),
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Inputs per model call (default: the extractor's)."),
@@ -52,6 +52,11 @@ def extract(
     several processes (or machines sharing the data folder) compute each once; with --engine ray each batch is a task
     on a Ray cluster, whose nodes load the weights from the same path or hub id.
 
+    The bundled extractors (signals, audio_events, speech, ocr, transcript) need no --model: their models ship
+    inside their wheels (transcript uses Whisper instead when --model names Whisper weights).
+
+    \b
+    Example:  curate extract tiktok@v1 --extractor audio_events
     Example:  curate extract tiktok@v1 --extractor r2plus1d --model ~/models/r2plus1d_18.pth --device cuda
     """
     from curate.engines import extraction_claims
@@ -92,7 +97,7 @@ def train(
     ctx: typer.Context,
     snapshot: str = typer.Argument(..., help="Snapshot reference, NAME@vN."),
     target: str = typer.Option("viral_er", "--target", help="viral_er, viral_all_median (classification); virality_weighted, virality_corr, er (regression)."),
-    features: str = typer.Option("tabular", "--features", help="Comma list: tabular and extractor names (r2plus1d, resnet50, videomae, whisper, music, text, category)."),
+    features: str = typer.Option("tabular", "--features", help="Comma list: tabular, words (TF-IDF of caption, hashtags, OCR text, transcript) and extractor names (signals, audio_events, speech, ocr, transcript, r2plus1d, …)."),
     epochs: int = typer.Option(10, "--epochs", min=1),
     seed: int = typer.Option(0, "--seed"),
     threshold: str = typer.Option("f1", "--threshold", help="Threshold chosen on validation: f1 or youden."),
@@ -101,6 +106,7 @@ def train(
     batch_size: int = typer.Option(256, "--batch-size", min=1),
     patience: int = typer.Option(3, "--patience", min=1, help="Epochs without a better validation loss before stopping."),
     run: str | None = typer.Option(None, "--run", help="Run name (default: SNAPSHOT-vN-TARGET-seedS-TIME)."),
+    cv: int | None = typer.Option(None, "--cv", min=2, help="Also run author-grouped K-fold cross-validation and report the spread of the test AUC."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Train seed 000's baseline MLP on a snapshot; evaluate on its test split beside majority and logistic regression.
@@ -108,7 +114,10 @@ def train(
     Writes $CURATE_HOME/runs/RUN/: metrics.json, run.json, model.safetensors, predictions.parquet, confusion matrix,
     ROC and loss PNGs, MODEL_CARD.md. Features computed from the label's own inputs are refused unless --allow-leakage.
 
-    Example:  curate train tiktok@v1 --target viral_er --features tabular,r2plus1d --seed 1
+    Every AUC carries a bootstrap 95 % interval; --cv K adds K author-grouped folds. A warning names any extractor
+    whose features came from --model random weights.
+
+    Example:  curate train tiktok@v1 --target viral_er --features tabular,signals,audio_events --cv 5
     """
     from modeling.extractors.base import resolve_device
     from modeling.mlp import TrainParams
@@ -117,7 +126,7 @@ def train(
     context: Context = ctx.obj
     snap = _snapshot(context, snapshot)
     params = TrainParams(epochs=epochs, batch_size=batch_size, patience=patience, seed=seed, device=resolve_device(device))
-    config = TrainConfig(target=target, features=tuple(features.split(",")), threshold=threshold, allow_leakage=allow_leakage, params=params)
+    config = TrainConfig(target=target, features=tuple(features.split(",")), threshold=threshold, allow_leakage=allow_leakage, params=params, cv=cv)
     with _progress(f"training on {snap.ref}", quiet=as_json, total=epochs) as advance:
         result = train_run(snap, config, context.settings.features_dir, context.settings.runs_dir, run, on_epoch=lambda _: advance(1, epochs))
     _report_run(result, as_json)
@@ -141,6 +150,11 @@ def _report_run(result, as_json: bool) -> None:
     for key, values in rows:
         table.add_row(key, *values)
     console.print(table)
+    from modeling.card import cv_lines
+
+    for line in cv_lines(result.metrics):
+        if line:
+            console.print(line, soft_wrap=True, highlight=False)
     console.print(f"run folder: {result.path}", soft_wrap=True, highlight=False)
     for role in ("confusion", "roc", "loss", "scatter", "card"):
         if role in result.files:

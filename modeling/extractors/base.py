@@ -47,6 +47,10 @@ class Extractor(ABC):
     #: "media" (keyed by the file's sha256) or "text" (keyed by the text's sha256)
     input: ClassVar[str] = "media"
     default_model: ClassVar[str | None] = None
+    #: (package, folder inside it) of a model shipped in a wheel, used when no model is named
+    bundled: ClassVar[tuple[str, str] | None] = None
+    #: computed from the media alone, no model at all (``--model`` is refused)
+    computed: ClassVar[bool] = False
     default_batch_size: ClassVar[int] = 4
     #: whether the outputs can become training features (a transcript on its own cannot)
     numeric: ClassVar[bool] = True

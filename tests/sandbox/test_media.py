@@ -9,7 +9,8 @@ import av
 import pytest
 
 from sandbox import TEMPLATES, MediaStore
-from sandbox.media import TRUNCATE_AT, remux
+from sandbox.content import AUDIO_SECONDS, RECIPES
+from sandbox.media import TRUNCATE_AT, remux, remux_sources
 from tests.sandbox.conftest import rows_where
 
 #: a handful of templates that together cover 1 to 60 fps, three shapes and no-audio
@@ -68,10 +69,14 @@ def test_remuxing_again_gives_the_same_bytes(world, intact, tmp_path):
     world.media_bytes(intact["c12a"])  # made once by the store
     video_id = intact["c12a"]
     spec = world.media_spec(video_id)
-    template = world.media.template_path(spec.template)
+    recipe = RECIPES[spec.recipe]
+    sources = [(world.media.picture_path(spec.template, recipe.picture), TEMPLATES[spec.template].seconds), (world.media.sound_path(recipe.sound), AUDIO_SECONDS)]
     again = tmp_path / "again.mp4"
-    remux(template, again, video_id, spec.seconds, TEMPLATES[spec.template].seconds)
+    remux_sources(sources, again, video_id, spec.seconds)
     assert again.read_bytes() == world.media_bytes(video_id)
+    bare = tmp_path / "bare.mp4"  # a spec without a recipe is the bare template, tone included
+    remux(world.media.template_path(spec.template), bare, video_id, spec.seconds, TEMPLATES[spec.template].seconds)
+    assert bare.read_bytes() == world.media.path(replace(spec, recipe=None)).read_bytes()
 
 
 def test_the_world_breaks_some_files(world):

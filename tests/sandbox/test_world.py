@@ -67,7 +67,7 @@ def test_counts_are_drawn_by_synth_with_content_signal(world):
         "followers": authors["followers"], "account_created_at": authors["account_created_at"],
         "create_time": pd.to_datetime(world.videos["create_time"], unit="s", utc=True),
         "category": world.videos["category"], "music_original": world.videos["music_original"],
-        "duration_s": world.videos["duration"].astype(float),
+        "duration_s": world.videos["duration"].astype(float), "planted_latent": world.videos["content_score"],
     })
     preset = synth.get_preset("seed-000")
     drawn = synth.simulate_videos(inputs, preset, WORLD_SEED, world.spec.reference_date, planted_signal=True)
