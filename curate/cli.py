@@ -14,7 +14,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from core.errors import CurateError
-from curate.commands import catalog, crawl, curation, importing, media, modeling, sandbox, snapshot, synth
+from curate.commands import catalog, crawl, curation, dedup, importing, media, modeling, sandbox, serve, snapshot, synth
 from curate.context import Context
 from curate.output import err_console
 from curate.settings import load_settings
@@ -58,7 +58,7 @@ def main_options(
     ctx.call_on_close(ctx.obj.close)
 
 
-for module in (catalog, importing, sandbox, crawl, media, curation, synth, snapshot, modeling):
+for module in (catalog, importing, sandbox, crawl, media, curation, dedup, synth, snapshot, modeling, serve):
     module.register(app)
 
 

@@ -201,3 +201,35 @@ class CatalogMeta(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: str
+
+
+class VerdictOverride(SQLModel, table=True):
+    """A verdict set by hand in ``curate serve --allow-writes``: who, when, what the rules had said."""
+
+    __tablename__ = "verdict_override"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=Count)
+    video_id: str = Field(foreign_key="video.id", index=True, max_length=32)
+    #: kept | rejected
+    verdict: str = Field(max_length=16)
+    #: the rules' verdict and reasons when the override was made
+    rule_verdict: str | None = Field(default=None, max_length=16)
+    rule_reasons: list | None = _json()
+    note: str | None = None
+    made_by: str = Field(max_length=64)
+    made_at: datetime = _when(default_factory=utcnow)
+
+
+class MediaFingerprint(SQLModel, table=True):
+    """Perceptual hashes of a media file's sampled frames, keyed by its sha256 (same bytes, computed once)."""
+
+    __tablename__ = "media_fingerprint"
+
+    media_sha256: str = Field(primary_key=True, max_length=64)
+    #: how the hashes were made, e.g. ``dhash64x8``; a new method is a new computation
+    method: str = Field(max_length=32)
+    #: one 64-bit dHash per sampled frame, as 16 hex characters
+    frame_hashes: list | None = _json()
+    #: why no hashes could be made (unreadable file), else None
+    error: str | None = None
+    computed_at: datetime = _when(default_factory=utcnow)

@@ -1,0 +1,140 @@
+"""The videos table's SQL: facets counted by the database, a caption/hashtag search, one page of rows.
+
+Every facet is one SQL expression over ``video`` joined with its smallest crawl
+depth and, when a snapshot is chosen, that snapshot's split and label per video
+(passed as one JSON parameter and unpacked by the database: ``json_each`` on
+SQLite, ``jsonb_array_elements`` on Postgres), so filters and counts run in SQL
+on both dialects. Reasons are counted over the elements of the JSON reason list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from db.models import CrawlItem, MetricObservation, Video
+
+PAGE_SIZE = 50
+FACETS = ("verdict", "reason", "provenance", "split", "label", "category", "depth", "has_media")
+SNAPSHOT_FACETS = ("split", "label")
+NONE = "(none)"
+
+
+@dataclass(frozen=True)
+class VideoQuery:
+    """What the videos page was asked: facet values, a search text, a page, and the snapshot for split/label."""
+
+    filters: Mapping[str, str] = field(default_factory=dict)
+    search: str = ""
+    page: int = 1
+    snapshot_rows: str | None = None  # JSON [[video_id, split, label], ...] of the chosen snapshot
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str], snapshot_rows: str | None) -> VideoQuery:
+        """Reads ``?verdict=…&q=…&page=…`` (unknown keys ignored; a bad page number is page 1)."""
+        filters = {k: params[k] for k in FACETS if params.get(k)}
+        page = int(params["page"]) if str(params.get("page", "")).isdigit() and int(params["page"]) > 0 else 1
+        return cls(filters, (params.get("q") or "").strip()[:200], page, snapshot_rows)
+
+
+def _snapshot_rows(dialect: str) -> sa.TextClause:
+    if dialect == "postgresql":
+        sql = ("SELECT r.value->>0 AS video_id, r.value->>1 AS split, r.value->>2 AS label "
+               "FROM jsonb_array_elements(CAST(:snapshot_rows AS jsonb)) AS r(value)")
+    else:
+        sql = ("SELECT json_extract(r.value, '$[0]') AS video_id, json_extract(r.value, '$[1]') AS split, "
+               "json_extract(r.value, '$[2]') AS label FROM json_each(:snapshot_rows) AS r")
+    return sa.text(sql).columns(sa.column("video_id", sa.String), sa.column("split", sa.String), sa.column("label", sa.String))
+
+
+def _reasons(dialect: str, column: sa.ColumnElement) -> Any:
+    """The reason list's elements as a table-valued function (one row per reason)."""
+    if dialect == "postgresql":
+        array = sa.case((sa.func.jsonb_typeof(column) == "array", column), else_=sa.cast(sa.literal("[]"), column.type))
+        return sa.func.jsonb_array_elements_text(array).table_valued("value")
+    return sa.func.json_each(column).table_valued("value")
+
+
+def _reason_word(value: sa.ColumnElement) -> sa.ColumnElement[str]:
+    """``duplicate_of:<id>`` → duplicate, ``override:… by …`` → override; other reasons as they are."""
+    return sa.case(
+        (value.like("near_duplicate_of:%"), "near_duplicate"), (value.like("duplicate_of:%"), "duplicate"),
+        (value.like("override:%"), "override"), else_=value,
+    )
+
+
+class VideoTable:
+    """Builds the FROM clause and facet expressions once per dialect and snapshot presence."""
+
+    def __init__(self, dialect: str, with_snapshot: bool) -> None:
+        self.dialect, self.v = dialect, Video.__table__
+        o, c = MetricObservation.__table__, CrawlItem.__table__
+        self.depth = sa.select(c.c.video_id, sa.func.min(c.c.depth).label("depth")).group_by(c.c.video_id).subquery("d")
+        self.snap = _snapshot_rows(dialect).subquery("s") if with_snapshot else None
+        joined = self.v.outerjoin(self.depth, self.depth.c.video_id == self.v.c.id)
+        if self.snap is not None:
+            joined = joined.outerjoin(self.snap, self.snap.c.video_id == self.v.c.id)
+        self.from_ = joined
+        observed = sa.exists().where(o.c.video_id == self.v.c.id, o.c.provenance == "observed")
+        simulated = sa.exists().where(o.c.video_id == self.v.c.id)
+        self.expressions: dict[str, sa.ColumnElement] = {
+            "verdict": sa.func.coalesce(self.v.c.verdict, "unfiltered"),
+            "provenance": sa.case((observed, "observed"), (simulated, "simulated"), else_="no metrics"),
+            "category": sa.func.coalesce(self.v.c.category, NONE),
+            "depth": sa.func.coalesce(sa.cast(self.depth.c.depth, sa.String), "not crawled"),
+            "has_media": sa.case((self.v.c.media_path.is_not(None), "yes"), else_="no"),
+        }
+        if self.snap is not None:
+            self.expressions["split"] = sa.func.coalesce(self.snap.c.split, "not in snapshot")
+            self.expressions["label"] = sa.func.coalesce(self.snap.c.label, "not in snapshot")
+
+    def where(self, query: VideoQuery) -> list[sa.ColumnElement[bool]]:
+        """The WHERE clauses of the filters and the search."""
+        clauses = [self.expressions[k] == v for k, v in query.filters.items() if k in self.expressions]
+        if "reason" in query.filters:
+            elements = _reasons(self.dialect, self.v.c.verdict_reasons)
+            clauses.append(sa.exists(sa.select(1).select_from(elements).where(_reason_word(elements.c.value) == query.filters["reason"])))
+        if query.search:
+            pattern = "%" + query.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            tags = sa.cast(self.v.c.hashtags, sa.String) if self.dialect != "postgresql" else sa.cast(self.v.c.hashtags, sa.Text)
+            clauses.append(sa.or_(self.v.c.caption.ilike(pattern, escape="\\"), tags.ilike(pattern, escape="\\")))
+        return clauses
+
+    def facet_counts(self, conn: sa.Connection, query: VideoQuery, params: dict[str, Any]) -> dict[str, list[tuple[str, int]]]:
+        """Per facet, (value, count) over the filtered rows, most first."""
+        where = self.where(query)
+        counts = {}
+        for name, expr in self.expressions.items():
+            q = sa.select(expr.label("value"), sa.func.count().label("n")).select_from(self.from_).where(*where).group_by(expr)
+            counts[name] = sorted(((str(v), int(n)) for v, n in conn.execute(q, params)), key=lambda p: (-p[1], p[0]))
+        elements = _reasons(self.dialect, self.v.c.verdict_reasons)
+        word = _reason_word(elements.c.value)
+        q = (sa.select(word.label("value"), sa.func.count(sa.distinct(self.v.c.id))).select_from(self.from_)
+             .join(elements, sa.true()).where(*where, elements.c.value.is_not(None)).group_by(word))
+        counts["reason"] = sorted(((str(v), int(n)) for v, n in conn.execute(q, params)), key=lambda p: (-p[1], p[0]))
+        return {k: counts[k] for k in FACETS if k in counts}
+
+    def page(self, conn: sa.Connection, query: VideoQuery, params: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
+        """(rows matching, the page's rows) ordered by video id."""
+        where = self.where(query)
+        total = conn.execute(sa.select(sa.func.count()).select_from(self.from_).where(*where), params).scalar_one()
+        columns = [self.v.c.id, self.v.c.caption, self.v.c.hashtags, self.v.c.category, self.v.c.duration_s,
+                   self.v.c.verdict, self.v.c.verdict_reasons, self.v.c.media_path, self.v.c.author_id,
+                   *(e.label(k) for k, e in self.expressions.items() if k in ("provenance", "depth", "split", "label"))]
+        q = (sa.select(*columns).select_from(self.from_).where(*where).order_by(self.v.c.id)
+             .limit(PAGE_SIZE).offset((query.page - 1) * PAGE_SIZE))
+        return int(total), [dict(r) for r in conn.execute(q, params).mappings()]
+
+
+def list_videos(engine: Engine, query: VideoQuery) -> dict[str, Any]:
+    """Facet counts, the total and one page of rows for the videos page."""
+    table = VideoTable(engine.dialect.name, query.snapshot_rows is not None)
+    params = {"snapshot_rows": query.snapshot_rows} if query.snapshot_rows is not None else {}
+    with engine.connect() as conn:
+        total, rows = table.page(conn, query, params)
+        facets = table.facet_counts(conn, query, params)
+    return {"total": total, "rows": rows, "facets": facets, "pages": max(1, -(-total // PAGE_SIZE))}
