@@ -48,6 +48,27 @@ class WebState:
             return None
         return hmac.new(self.secret.encode(), str(author_id).encode(), hashlib.sha256).hexdigest()[:AUTHOR_KEY_CHARS]
 
+    def scrubbed(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows as shown: the author as a key, @mentions and the author's own handle out of caption, hashtags, sound."""
+        import pandas as pd
+
+        from db.snapshot_table import scrub_hashtags, scrub_music_titles, scrub_text
+
+        if not rows:
+            return rows
+        frame = pd.DataFrame(rows)
+        handles = frame["author_handle"] if "author_handle" in frame else pd.Series([None] * len(frame))
+        if "caption" in frame:
+            frame["caption"] = scrub_text(frame["caption"], handles).to_pylist()
+        if "hashtags" in frame:
+            frame["hashtags"] = scrub_hashtags(frame["hashtags"], handles).to_pylist()
+        if "music_title" in frame:
+            original = frame["music_original"] if "music_original" in frame else pd.Series([False] * len(frame))
+            frame["music_title"] = scrub_music_titles(frame["music_title"], original, handles).to_pylist()
+        frame["author_key"] = [self.author_key(a) for a in frame["author_id"]] if "author_id" in frame else None
+        out = frame.drop(columns=[c for c in ("author_id", "author_handle") if c in frame]).astype(object)
+        return out.where(out.notna(), None).to_dict("records")
+
     def page(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         """Renders a template with the common context."""
         context.setdefault("title", template.removesuffix(".html"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -14,7 +13,7 @@ from starlette.routing import Route
 
 from web import files
 from web.app import WebState, state_of
-from web.queries import FACETS, VideoQuery, list_videos
+from web.queries import FACETS, VideoQuery, list_videos, snapshot_json
 
 
 def _signature(state: WebState) -> tuple:
@@ -80,9 +79,7 @@ def snapshot_rows(state: WebState, ref: str | None) -> tuple[str | None, str | N
         return None, None
     key = ("rows", snapshot.ref, snapshot.fingerprint)
     if key not in state.cache:
-        frame = snapshot.frame(["video_id", "split", "viral_er"])
-        label = frame["viral_er"].map({True: "viral", False: "not viral"}).fillna("undefined")
-        state.cache[key] = orjson.dumps([list(r) for r in zip(frame["video_id"].astype(str), frame["split"], label, strict=True)]).decode()
+        state.cache[key] = snapshot_json(snapshot)
     return snapshot.ref, state.cache[key]
 
 
@@ -93,8 +90,7 @@ async def videos(request: Request) -> Response:
     ref, rows_json = snapshot_rows(state, params.get("snapshot"))
     query = VideoQuery.from_params(params, rows_json)
     found = await asyncio.to_thread(list_videos, state.engine, query)
-    for row in found["rows"]:
-        row["author_key"] = state.author_key(row.pop("author_id"))
+    found["rows"] = state.scrubbed(found["rows"])
     return state.page(request, "videos.html", title="videos", found=found, query=query, params=params, facet_names=FACETS,
                       snapshot_ref=ref, link=lambda **change: _link(params, change))
 

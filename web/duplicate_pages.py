@@ -30,7 +30,7 @@ def duplicate_groups(state: WebState, distance: float, kinds: list[str], keep: s
         for _, m in members.iterrows():
             f = facts.loc[m["video_id"]]
             cards.append({"video_id": m["video_id"], "kinds": m["kinds"], "kept": kept[group] == m["video_id"],
-                          "sha": (f["media_sha256"] or "")[:12], "music": f["music_title"] or f["music_id"],
+                          "sha": (f["media_sha256"] or "")[:12], "music": f["music_id"],
                           "plays": None if f["plays"] is None else int(f["plays"]), "verdict": f["verdict"],
                           "has_media": f["media_path"] is not None, "hashed": isinstance(f["frame_hashes"], list)})
         out.append({"group": group, "members": cards, "kinds": sorted({k for c in cards for k in c["kinds"]})})

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from db.models import CrawlItem, MetricObservation, Video
+from db.models import Author, CrawlItem, MetricObservation, Video
 
 PAGE_SIZE = 50
 FACETS = ("verdict", "reason", "provenance", "split", "label", "category", "depth", "has_media")
@@ -39,6 +39,15 @@ class VideoQuery:
         filters = {k: params[k] for k in FACETS if params.get(k)}
         page = int(params["page"]) if str(params.get("page", "")).isdigit() and int(params["page"]) > 0 else 1
         return cls(filters, (params.get("q") or "").strip()[:200], page, snapshot_rows)
+
+
+def snapshot_json(snapshot: Any) -> str:
+    """``[[video_id, split, label], …]`` of a snapshot (label: viral, not viral, undefined), the facets' JSON parameter."""
+    import orjson
+
+    frame = snapshot.frame(["video_id", "split", "viral_er"])
+    label = frame["viral_er"].map({True: "viral", False: "not viral"}).fillna("undefined")
+    return orjson.dumps([list(r) for r in zip(frame["video_id"].astype(str), frame["split"], label, strict=True)]).decode()
 
 
 def _snapshot_rows(dialect: str) -> sa.TextClause:
@@ -122,10 +131,11 @@ class VideoTable:
         """(rows matching, the page's rows) ordered by video id."""
         where = self.where(query)
         total = conn.execute(sa.select(sa.func.count()).select_from(self.from_).where(*where), params).scalar_one()
+        a = Author.__table__
         columns = [self.v.c.id, self.v.c.caption, self.v.c.hashtags, self.v.c.category, self.v.c.duration_s,
-                   self.v.c.verdict, self.v.c.verdict_reasons, self.v.c.media_path, self.v.c.author_id,
+                   self.v.c.verdict, self.v.c.verdict_reasons, self.v.c.media_path, self.v.c.author_id, a.c.handle.label("author_handle"),
                    *(e.label(k) for k, e in self.expressions.items() if k in ("provenance", "depth", "split", "label"))]
-        q = (sa.select(*columns).select_from(self.from_).where(*where).order_by(self.v.c.id)
+        q = (sa.select(*columns).select_from(self.from_.outerjoin(a, a.c.id == self.v.c.author_id)).where(*where).order_by(self.v.c.id)
              .limit(PAGE_SIZE).offset((query.page - 1) * PAGE_SIZE))
         return int(total), [dict(r) for r in conn.execute(q, params).mappings()]
 

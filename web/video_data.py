@@ -24,16 +24,19 @@ def video_details(state: WebState, video_id: str, snapshot_ref: str | None) -> d
         if row is None:
             return None
         row = dict(row)
+        row["author_handle"] = _handle(conn, row["author_id"])
         observations = _observations(conn, video_id)
         crawl = _crawl(conn, video_id)
         overrides = _overrides(conn, video_id)
     probe = row.get("probe") or {}
+    shown = ("caption", "hashtags", "music_title", "music_original", "author_id", "author_handle")
+    row.update(state.scrubbed([{k: row[k] for k in shown}])[0])
     return {
         "video": {k: row[k] for k in ("id", "caption", "hashtags", "create_time", "create_time_provenance", "duration_s",
                                       "width", "height", "music_id", "music_title", "category", "category_provenance",
                                       "media_path", "media_sha256", "media_size", "download_error", "verdict",
                                       "verdict_reasons", "rules_hash", "filtered_at", "first_seen_at")},
-        "author_key": state.author_key(row["author_id"]),
+        "author_key": row["author_key"],
         "probe": [(k, probe.get(k)) for k in PROBE_FACTS if k in probe],
         "observations": observations,
         "chart": plays_chart(observations),
@@ -42,6 +45,13 @@ def video_details(state: WebState, video_id: str, snapshot_ref: str | None) -> d
         "labels": _labels(state, video_id, snapshot_ref),
         "snapshot_ref": snapshot_ref,
     }
+
+
+def _handle(conn: sa.Connection, author_id: str | None) -> str | None:
+    from db.models import Author
+
+    a = Author.__table__
+    return conn.execute(sa.select(a.c.handle).where(a.c.id == author_id)).scalar_one_or_none() if author_id else None
 
 
 def _observations(conn: sa.Connection, video_id: str) -> list[dict[str, Any]]:
