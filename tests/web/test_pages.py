@@ -90,7 +90,7 @@ def test_a_facet_filters_and_the_other_facets_count_within_it(engine):
     assert both["total"] == int(((frame["media_path"].notna()) & (frame["depth"] == "1")).sum()) > 0
 
 
-@pytest.mark.parametrize("text", ["FRIEND_11", "fyp", "creator_003", "100%", "no such words"])
+@pytest.mark.parametrize("text", ["FRIEND_11", "fyp", "dancing cat", "CATS", "creator_003", "100%", "no such words"])
 def test_search_looks_in_captions_and_hashtags_case_blind(engine, text):
     frame = frame_of(engine)
     needle = text.lower()
@@ -207,3 +207,12 @@ def test_no_page_shows_a_raw_author_id_or_handle(client, world):
         leaked = sorted(s for s in world.secrets if s.lower() in text)
         assert not leaked, f"{url} shows {leaked[:3]}"
     assert "@user" in client.get(f"/videos/{video_id(3)}").text  # the @mention was replaced, not dropped silently
+
+
+def test_dedup_counts_the_planted_groups_and_hashes_nothing_twice(world):
+    import json
+
+    counts = json.loads(world.cli()("dedup", "--by", "media,frames", "--json").stdout)
+    assert counts["hashed_now"] == 0 and counts["fingerprinted"] == len(set(p.read_bytes() for p in world.media.values()))
+    assert counts["groups"] == len(PLANTED) and counts["videos_in_groups"] == sum(map(len, PLANTED))
+    assert world.cli()("dedup", "--by", "faces", ok=False).exit_code == 2

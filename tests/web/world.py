@@ -4,7 +4,7 @@ probe facts, verdicts, simulated metrics, two snapshot versions and a trained ru
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -87,11 +87,22 @@ def _crawl(engine) -> None:
         conn.execute(sa.insert(CrawlItem.__table__), rows)
 
 
+#: every seventh video's caption also says this (a search term that survives scrubbing)
+SEARCH_WORDS = "dancing cat"
+
+
+def _captioned(index: int, item):
+    if index % 7:
+        return item
+    video = replace(item.video, caption=f"{item.video.caption} {SEARCH_WORDS.title()}", hashtags=(*item.video.hashtags, "cats"))
+    return replace(item, video=video)
+
+
 def build_world(home: Path, db_url: str, clips: Path) -> World:
     """Builds the catalog, media, snapshots ``web@v1``, ``web@v2`` and the run ``webrun``."""
     engine = create_catalog_engine(db_url)
     upgrade(engine)
-    items = catalog_items(VIDEOS, authors=AUTHORS)
+    items = [_captioned(i, it) for i, it in enumerate(catalog_items(VIDEOS, authors=AUTHORS))]
     write_items(engine, items, "test")
     world = World(home, db_url, secrets_of(items))
     world.media = _attach_media(engine, home, _media_files(clips))
