@@ -108,7 +108,8 @@ def _same_value_pairs(values: pd.Series) -> np.ndarray:
 
 
 def relations(frame: pd.DataFrame, max_distance: float, kinds: Sequence[str] = KINDS) -> dict[str, np.ndarray]:
-    """Row pairs per relation: ``media`` (same sha256), ``frames`` (near-identical), ``sound`` (same music_id)."""
+    """Row pairs per relation: ``media`` (same sha256), ``frames`` (near-identical), ``sound`` (same music_id;
+    only original sounds when ``music_original`` is given)."""
     frame = frame.reset_index(drop=True)
     out: dict[str, np.ndarray] = {}
     if "media" in kinds:
@@ -117,7 +118,11 @@ def relations(frame: pd.DataFrame, max_distance: float, kinds: Sequence[str] = K
         rows, matrix = hash_matrix(list(frame["frame_hashes"]))
         out["frames"] = rows[near_pairs(matrix, max_distance)] if len(rows) else np.zeros((0, 2), dtype=np.int64)
     if "sound" in kinds:
-        out["sound"] = _same_value_pairs(frame["music_id"].astype(object).where(frame["music_id"].notna(), None))
+        # a licensed song is shared by unrelated videos; a creator's original sound heard again is a repost's mark
+        music = frame["music_id"].astype(object).where(frame["music_id"].notna(), None)
+        if "music_original" in frame:
+            music = music.where(frame["music_original"].astype("boolean").fillna(False).astype(bool), None)
+        out["sound"] = _same_value_pairs(music)
     return out
 
 

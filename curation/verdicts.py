@@ -82,7 +82,7 @@ def evaluate(frame: pd.DataFrame, rules: Rules) -> pd.DataFrame:
 
 
 #: the columns the near-duplicate rule needs beside :data:`REQUIRED_COLUMNS` (``db.fingerprints`` reads them)
-NEAR_DUPLICATE_COLUMNS = ("frame_hashes", "music_id", "plays", "create_time")
+NEAR_DUPLICATE_COLUMNS = ("frame_hashes", "music_id", "music_original", "plays", "create_time")
 
 
 def _near_duplicates(frame: pd.DataFrame, rules: Rules, failures: dict[str, pd.Series]) -> pd.Series:

@@ -44,12 +44,12 @@ def store_fingerprints(engine: Engine, rows: Iterable[Mapping[str, Any]], method
 
 
 def load_duplicate_frame(engine: Engine, method: str) -> pd.DataFrame:
-    """One row per video: ``video_id, media_sha256, media_path, music_id, music_title, duration_s, create_time,
+    """One row per video: ``video_id, media_sha256, media_path, music_id, music_title, music_original, duration_s, create_time,
     plays, verdict, frame_hashes`` (hashes: a list, or None where no ``method`` fingerprint exists)."""
     v, f, o = Video.__table__, MediaFingerprint.__table__, MetricObservation.__table__
     plays = sa.select(sa.func.max(o.c.plays)).where(o.c.video_id == v.c.id).scalar_subquery()
     query = sa.select(
-        v.c.id.label("video_id"), v.c.media_sha256, v.c.media_path, v.c.music_id, v.c.music_title, v.c.duration_s,
+        v.c.id.label("video_id"), v.c.media_sha256, v.c.media_path, v.c.music_id, v.c.music_title, v.c.music_original, v.c.duration_s,
         v.c.create_time, plays.label("plays"), v.c.verdict, f.c.frame_hashes,
     ).select_from(v.outerjoin(f, sa.and_(f.c.media_sha256 == v.c.media_sha256, f.c.method == method))).order_by(v.c.id)
     with engine.connect() as conn:
@@ -58,6 +58,7 @@ def load_duplicate_frame(engine: Engine, method: str) -> pd.DataFrame:
     frame["frame_hashes"] = frame["frame_hashes"].astype(object).map(lambda h: orjson.loads(h) if isinstance(h, str | bytes) else h)
     frame["create_time"] = pd.to_datetime(frame["create_time"], utc=True, format="ISO8601")
     frame["plays"] = pd.to_numeric(frame["plays"], errors="coerce")
+    frame["music_original"] = frame["music_original"].astype("boolean")
     return frame
 
 

@@ -50,7 +50,7 @@ async def duplicates(request: Request) -> Response:
         distance = float(params.get("distance", "10"))
     except ValueError:
         raise ConfigError(f"distance must be a number of bits (0–64), not {params.get('distance')!r}") from None
-    kinds = [k for k in params.getlist("by") if k in KINDS] or list(KINDS)
+    kinds = [k for k in params.getlist("by") if k in KINDS] or ["media", "frames"]
     keep = params.get("keep", "most_plays")
     if keep not in KEEP_RULES or not 0 <= distance <= 64:
         raise ConfigError(f"keep must be one of {', '.join(KEEP_RULES)} and distance between 0 and 64")

@@ -15,7 +15,7 @@ def dedup(
     ctx: typer.Context,
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Processes hashing frames in parallel."),
     distance: float = typer.Option(10.0, "--distance", min=0, max=64, help="Near-identical: mean Hamming distance of the frames' dHashes, in bits of 64."),
-    by: str = typer.Option("media,frames,sound", "--by", help="Relations that tie a group: media (sha256), frames, sound (music_id)."),
+    by: str = typer.Option("media,frames", "--by", help="Relations that tie a group: media (sha256), frames, sound (the same original sound)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object of counts."),
 ) -> None:
     """Hash sampled frames of every new media file, then count the groups of near-duplicates.

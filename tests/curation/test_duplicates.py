@@ -30,7 +30,7 @@ def hashes(planted):
     return {name: frame_hashes(path) for name, path in planted.items()}
 
 
-def table(planted, hashes, music=None) -> pd.DataFrame:
+def table(planted, hashes, music=None, original=()) -> pd.DataFrame:
     import hashlib
 
     names = list(planted)
@@ -39,6 +39,7 @@ def table(planted, hashes, music=None) -> pd.DataFrame:
         "media_sha256": [hashlib.sha256(planted[n].read_bytes()).hexdigest() for n in names],
         "frame_hashes": [hashes[n] for n in names],
         "music_id": [(music or {}).get(n) for n in names],
+        "music_original": [n in original for n in names],
     })
 
 
@@ -72,8 +73,9 @@ def test_identical_bytes_alone_group_without_frames(planted, hashes):
     assert names == {"o0", "o0.copy", "o1", "o1.copy"}
 
 
-def test_the_same_sound_ties_otherwise_distinct_videos(planted, hashes):
-    frame = table(planted, hashes, music={"o2": "77", "o3": "77"})
+def test_the_same_original_sound_ties_otherwise_distinct_videos(planted, hashes):
+    # o2 and o3 share a creator's original sound; o4 and o0 share a licensed song, which ties nothing
+    frame = table(planted, hashes, music={"o2": "77", "o3": "77", "o4": "88", "o0": "88"}, original=("o2", "o3"))
     assert group_duplicates(frame, 10, kinds=("frames",))["video_id"].map(dict(zip(frame["video_id"], frame["name"]))).str.startswith(("o2", "o3")).sum() == 0
     groups = group_duplicates(frame, 10, kinds=("sound",))
     assert set(frame.set_index("video_id").loc[groups["video_id"], "name"]) == {"o2", "o3"}
