@@ -155,7 +155,11 @@ class CrawlItem(SQLModel, table=True):
     """A video's membership in a crawl: its depth, the order it joined and whether it was expanded."""
 
     __tablename__ = "crawl_item"
-    __table_args__ = (sa.UniqueConstraint("run_id", "seq", name="uq_crawl_item_seq"),)
+    __table_args__ = (
+        sa.UniqueConstraint("run_id", "seq", name="uq_crawl_item_seq"),
+        # a video's smallest depth over all crawls, looked up per video (the web page's depth facet)
+        sa.Index("ix_crawl_item_video_depth", "video_id", "depth"),
+    )
 
     run_id: int = Field(foreign_key="crawl_run.id", primary_key=True, sa_type=Count)
     video_id: str = Field(foreign_key="video.id", primary_key=True, max_length=32)

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from web import files
 from web.app import WebState, state_of
-from web.queries import FACETS, VideoQuery, list_videos, snapshot_json
+from web.queries import FACETS, VideoQuery, list_videos, snapshot_json, snapshot_labels
 
 
 def _signature(state: WebState) -> tuple:
@@ -66,8 +66,8 @@ async def figure(request: Request) -> Response:
     return Response(await asyncio.to_thread(paint), media_type="image/png", headers={"cache-control": "no-store"})
 
 
-def snapshot_rows(state: WebState, ref: str | None) -> tuple[str | None, str | None]:
-    """(the chosen snapshot's ref, its ``[[video_id, split, label], …]`` JSON) — the newest one by default."""
+def snapshot_rows(state: WebState, ref: str | None) -> tuple[str | None, tuple[str, dict] | None]:
+    """(the chosen snapshot's ref, (its rows as the facets' JSON, video → (split, label))) — the newest by default."""
     from db.snapshots import SnapshotError, list_snapshots, resolve_snapshot
 
     try:
@@ -79,7 +79,8 @@ def snapshot_rows(state: WebState, ref: str | None) -> tuple[str | None, str | N
         return None, None
     key = ("rows", snapshot.ref, snapshot.fingerprint)
     if key not in state.cache:
-        state.cache[key] = snapshot_json(snapshot)
+        labels = snapshot_labels(snapshot)
+        state.cache[key] = (snapshot_json(labels), labels)
     return snapshot.ref, state.cache[key]
 
 
@@ -87,9 +88,9 @@ async def videos(request: Request) -> Response:
     """The videos table: facets (counted in SQL), a search over captions and hashtags, 50 rows a page."""
     state = state_of(request)
     params = dict(request.query_params)
-    ref, rows_json = snapshot_rows(state, params.get("snapshot"))
-    query = VideoQuery.from_params(params, rows_json)
-    found = await asyncio.to_thread(list_videos, state.engine, query)
+    ref, rows = snapshot_rows(state, params.get("snapshot"))
+    query = VideoQuery.from_params(params, rows[0] if rows else None)
+    found = await asyncio.to_thread(list_videos, state.engine, query, rows[1] if rows else None)
     found["rows"] = state.scrubbed(found["rows"])
     return state.page(request, "videos.html", title="videos", found=found, query=query, params=params, facet_names=FACETS,
                       snapshot_ref=ref, link=lambda **change: _link(params, change))

@@ -17,7 +17,7 @@ from db.models import MetricObservation, Video
 from db.snapshots import diff_snapshots, resolve_snapshot
 from tests.web.world import PLANTED, video_id
 from web.figures import FIGURES
-from web.queries import PAGE_SIZE, VideoQuery, list_videos, snapshot_json
+from web.queries import PAGE_SIZE, VideoQuery, list_videos, snapshot_json, snapshot_labels
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +51,8 @@ def test_catalog_page_shows_the_counts_and_draws_every_figure_live(client, engin
 
 
 def test_facets_are_the_catalogs_counts(world, engine):
-    found = list_videos(engine, VideoQuery(snapshot_rows=snapshot_json(resolve_snapshot(world.home, None, "web"))))
+    labels = snapshot_labels(resolve_snapshot(world.home, None, "web"))
+    found = list_videos(engine, VideoQuery(snapshot_rows=snapshot_json(labels)), labels)
     frame = frame_of(engine)
     assert found["total"] == len(frame)
     assert facet(found, "verdict") == frame["verdict"].fillna("unfiltered").value_counts().to_dict()

@@ -1,4 +1,4 @@
-"""verdict overrides made by hand, perceptual media fingerprints
+"""verdict overrides made by hand, perceptual media fingerprints, crawl depth by video
 
 Revision ID: 0004
 Revises: 0001
@@ -34,6 +34,9 @@ def upgrade() -> None:
     with op.batch_alter_table('verdict_override', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_verdict_override_video_id'), ['video_id'], unique=False)
 
+    with op.batch_alter_table('crawl_item', schema=None) as batch_op:
+        batch_op.create_index('ix_crawl_item_video_depth', ['video_id', 'depth'], unique=False)
+
     op.create_table('media_fingerprint',
     sa.Column('media_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('method', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -46,6 +49,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('media_fingerprint')
+    with op.batch_alter_table('crawl_item', schema=None) as batch_op:
+        batch_op.drop_index('ix_crawl_item_video_depth')
     with op.batch_alter_table('verdict_override', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_verdict_override_video_id'))
     op.drop_table('verdict_override')
