@@ -56,18 +56,21 @@ class WebState:
 
         if not rows:
             return rows
-        frame = pd.DataFrame(rows)
-        handles = frame["author_handle"] if "author_handle" in frame else pd.Series([None] * len(frame))
-        if "caption" in frame:
-            frame["caption"] = scrub_text(frame["caption"], handles).to_pylist()
-        if "hashtags" in frame:
-            frame["hashtags"] = scrub_hashtags(frame["hashtags"], handles).to_pylist()
-        if "music_title" in frame:
-            original = frame["music_original"] if "music_original" in frame else pd.Series([False] * len(frame))
-            frame["music_title"] = scrub_music_titles(frame["music_title"], original, handles).to_pylist()
-        frame["author_key"] = [self.author_key(a) for a in frame["author_id"]] if "author_id" in frame else None
-        out = frame.drop(columns=[c for c in ("author_id", "author_handle") if c in frame]).astype(object)
-        return out.where(out.notna(), None).to_dict("records")
+        handles = pd.Series([r.get("author_handle") for r in rows], dtype=object)
+        column = lambda name: pd.Series([r.get(name) for r in rows], dtype=object)  # noqa: E731
+        cleaned: dict[str, list] = {}
+        if "caption" in rows[0]:
+            cleaned["caption"] = scrub_text(column("caption"), handles).to_pylist()
+        if "hashtags" in rows[0]:
+            cleaned["hashtags"] = scrub_hashtags(column("hashtags"), handles).to_pylist()
+        if "music_title" in rows[0]:
+            cleaned["music_title"] = scrub_music_titles(column("music_title"), column("music_original"), handles).to_pylist()
+        out = []
+        for i, row in enumerate(rows):
+            shown = {k: v for k, v in row.items() if k not in ("author_id", "author_handle")}
+            shown.update({k: values[i] for k, values in cleaned.items()}, author_key=self.author_key(row.get("author_id")))
+            out.append(shown)
+        return out
 
     def page(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         """Renders a template with the common context."""
