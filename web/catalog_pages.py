@@ -66,13 +66,27 @@ async def figure(request: Request) -> Response:
     return Response(await asyncio.to_thread(paint), media_type="image/png", headers={"cache-control": "no-store"})
 
 
+def newest_snapshot(state: WebState):
+    """The most recently created snapshot version (None without any); re-read only when a snapshot folder changed."""
+    import os
+
+    from db.snapshots import list_snapshots, snapshots_root
+
+    root = snapshots_root(state.config.home)
+    folders = [root, *(p for p in root.iterdir() if p.is_dir())] if root.is_dir() else []
+    key = ("newest", tuple((str(p), os.stat(p).st_mtime_ns) for p in folders))
+    if state.cache.get("newest", (None,))[0] != key:
+        newest = max(list_snapshots(state.config.home), key=lambda s: s.manifest.get("created_at", ""), default=None)
+        state.cache["newest"] = (key, newest)
+    return state.cache["newest"][1]
+
+
 def snapshot_rows(state: WebState, ref: str | None) -> tuple[str | None, tuple[str, dict] | None]:
     """(the chosen snapshot's ref, (its rows as the facets' JSON, video → (split, label))) — the newest by default."""
-    from db.snapshots import SnapshotError, list_snapshots, resolve_snapshot
+    from db.snapshots import SnapshotError, resolve_snapshot
 
     try:
-        snapshot = resolve_snapshot(state.config.home, None, ref) if ref else max(
-            list_snapshots(state.config.home), key=lambda s: s.manifest.get("created_at", ""), default=None)
+        snapshot = resolve_snapshot(state.config.home, None, ref) if ref else newest_snapshot(state)
     except SnapshotError:
         raise HTTPException(404, f"no snapshot {ref!r}") from None
     if snapshot is None:

@@ -43,7 +43,8 @@ def serve(config: WebConfig, host: str = "127.0.0.1", port: int = 8000, on_ready
 
     check_free(host, port)
     app = create_app(config)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off",
+                                           timeout_graceful_shutdown=5))
     if on_ready is not None:
         startup = server.startup
 

@@ -16,15 +16,15 @@ LABEL_COLUMNS = ("split", "er", "er_defined", "viral_er", "virality_weighted", "
 
 def video_details(state: WebState, video_id: str, snapshot_ref: str | None) -> dict[str, Any] | None:
     """The page's data, or None when the catalog has no such video."""
-    from db.models import Video
+    from db.models import Author, Video
 
-    v = Video.__table__
+    v, a = Video.__table__, Author.__table__
     with state.engine.connect() as conn:
-        row = conn.execute(sa.select(v).where(v.c.id == video_id)).mappings().one_or_none()
+        query = sa.select(v, a.c.handle.label("author_handle")).select_from(v.outerjoin(a, a.c.id == v.c.author_id)).where(v.c.id == video_id)
+        row = conn.execute(query).mappings().one_or_none()
         if row is None:
             return None
         row = dict(row)
-        row["author_handle"] = _handle(conn, row["author_id"])
         observations = _observations(conn, video_id)
         crawl = _crawl(conn, video_id)
         overrides = _overrides(conn, video_id)
@@ -45,13 +45,6 @@ def video_details(state: WebState, video_id: str, snapshot_ref: str | None) -> d
         "labels": _labels(state, video_id, snapshot_ref),
         "snapshot_ref": snapshot_ref,
     }
-
-
-def _handle(conn: sa.Connection, author_id: str | None) -> str | None:
-    from db.models import Author
-
-    a = Author.__table__
-    return conn.execute(sa.select(a.c.handle).where(a.c.id == author_id)).scalar_one_or_none() if author_id else None
 
 
 def _observations(conn: sa.Connection, video_id: str) -> list[dict[str, Any]]:
@@ -88,7 +81,10 @@ def _labels(state: WebState, video_id: str, ref: str | None) -> dict[str, Any] |
     from db.snapshots import resolve_snapshot
 
     snapshot = resolve_snapshot(state.config.home, None, ref)
-    table = snapshot.table(["video_id", *LABEL_COLUMNS])
+    key = ("labels", snapshot.ref, snapshot.fingerprint)
+    if key not in state.cache:  # a version never changes: its label columns are read once
+        state.cache[key] = snapshot.table(["video_id", *LABEL_COLUMNS])
+    table = state.cache[key]
     hit = table.filter(pc.equal(table["video_id"], video_id))
     return {"ref": ref, **hit.to_pylist()[0]} if hit.num_rows else None
 

@@ -139,3 +139,15 @@ def test_catalogued_paths_outside_the_media_folder_are_not_served(client, world,
                 conn.execute(sa.update(v).where(v.c.id == vid).values(media_path=path))
         link.unlink()
         engine.dispose()
+
+
+def test_serve_on_a_taken_port_is_a_one_line_error(sqlite_cli):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = sqlite_cli("serve", "--port", str(port), ok=False)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"error: cannot listen on 127.0.0.1:{port}: Address already in use (pick another --port)"

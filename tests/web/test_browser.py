@@ -38,8 +38,13 @@ def server(world):
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
     url = _wait_for_url(lines, process)
     yield url
-    process.send_signal(2)
-    process.wait(timeout=20)
+    process.send_signal(2)  # Ctrl-C: uvicorn closes lingering connections after 5 s
+    try:
+        assert process.wait(timeout=60) in (0, 130), "curate serve exits cleanly on Ctrl-C"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def _wait_for_url(lines: queue.Queue, process: subprocess.Popen) -> str:
