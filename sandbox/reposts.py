@@ -12,7 +12,9 @@ known answers —
 
 from __future__ import annotations
 
+import math
 import os
+import random
 import shutil
 import subprocess
 from pathlib import Path
@@ -62,10 +64,22 @@ def _ffmpeg(args: list[str]) -> None:
 
 
 def original_clip(out: Path, seed: int, seconds: int = 6, size: str = "240x426") -> Path:
-    """A clip that looks like no other seed's (smooth moving gradients), with a tone: an upload to repost."""
+    """A clip that looks like no other seed's (smooth moving gradients), with a tone: an upload to repost.
+
+    The colours and the gradient's line are drawn here from ``seed``: ffmpeg's own defaults are random
+    on every run, whatever its ``seed`` option says.
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    picture = f"gradients=s={size}:r=30:d={seconds}:n=3:seed={seed}:speed=0.03"
+    rng = random.Random(seed)
+    width, height = (int(v) for v in size.split("x"))
+    colours = ":".join(f"c{i}=0x{rng.randrange(1 << 24):06x}" for i in range(3))
+    # each seed its own gradient shape and direction (dHash sees where brightness rises, not the hue)
+    angle = 2 * math.pi * (((seed + 1) * 0.381966) % 1.0)
+    cx, cy, r = width / 2, height / 2, min(width, height) / 2
+    line = (f"x0={int(cx - r * math.cos(angle))}:y0={int(cy - r * math.sin(angle))}:"
+            f"x1={int(cx + r * math.cos(angle))}:y1={int(cy + r * math.sin(angle))}")
+    picture = f"gradients=s={size}:r=30:d={seconds}:n=3:{colours}:{line}:type={(seed + 1) % 4}:speed=0.03"
     args = ["ffmpeg", "-v", "error", "-nostdin", "-y", "-f", "lavfi", "-i", picture, "-f", "lavfi", "-i",
             f"sine=frequency={300 + 40 * (seed % 10)}:duration={seconds}", "-c:v", "libx264", "-preset", "veryfast",
             "-crf", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "24k", "-shortest", "-threads", "1", "-f", "mp4", str(tmp)]

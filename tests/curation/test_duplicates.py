@@ -149,3 +149,8 @@ def test_an_unreadable_file_has_no_fingerprint(tmp_path):
     junk.write_bytes(b"not a video" * 100)
     result = fingerprint_file(str(junk))
     assert result["frame_hashes"] is None and result["error"]
+
+
+def test_planted_uploads_are_the_same_bytes_every_run(tmp_path, planted):
+    again = original_clip(tmp_path / "again.mp4", 0)
+    assert again.read_bytes() == planted["o0"].read_bytes(), "ffmpeg's random gradient defaults must not leak in"
