@@ -14,7 +14,9 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from core.errors import CurateError
-from curate.commands import catalog, crawl, curation, doctor, importing, media, modeling, refresh, research, sandbox, snapshot, synth
+from curate.commands import (
+    catalog, crawl, curation, dedup, doctor, importing, media, modeling, refresh, research, sandbox, serve, snapshot, synth,
+)
 from curate.context import Context
 from curate.output import err_console
 from curate.settings import load_settings
@@ -94,7 +96,7 @@ def main_options(
     ctx.call_on_close(ctx.obj.close)
 
 
-for module in (catalog, doctor, importing, sandbox, crawl, research, refresh, media, curation, synth, snapshot, modeling):
+for module in (catalog, doctor, importing, sandbox, crawl, research, refresh, media, curation, dedup, synth, snapshot, modeling, serve):
     module.register(app)
 
 

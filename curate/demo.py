@@ -162,10 +162,11 @@ def import_export(run: DemoRun) -> None:
     run.curate("import", str(export), "--json")
 
 
-@step("probe every file (PyAV, no decoding) and filter with the default rules")
+@step("probe every file (PyAV, no decoding), hash sampled frames for near-duplicates, filter with the default rules")
 def curate_media(run: DemoRun) -> None:
     """Facts per file, then a verdict per video with every failed rule as a reason."""
     run.curate("probe", "--workers", "2")
+    run.curate("dedup", "--workers", "2")
     run.curate("filter")
 
 
@@ -255,6 +256,14 @@ def where(run: DemoRun) -> None:
     for name, path in rows:
         print(f"    {name:<10}{path}")
     print(f"    try:      curate --home {run.home} snapshot show {SNAPSHOT}@v1")
+    print(f"    open:     {serve_line(run)}    (then http://127.0.0.1:8000 in a browser)")
+
+
+def serve_line(run: DemoRun) -> str:
+    """The ``curate serve`` command that opens the demo's catalog in the web page."""
+    default_db = f"sqlite:///{(run.home / 'catalog.db').resolve()}"
+    db = "" if run.db_url == default_db else f" --db {run.db_url}"
+    return f"curate --home {run.home}{db} serve --port 8000"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -105,6 +105,7 @@ def _selected(frame: pd.DataFrame, include_rejected: bool) -> tuple[pd.DataFrame
 def _manifest(engine, options, spec, fitted, frame, labels, split, excluded, assignment, table) -> dict[str, Any]:
     from db.dataset import LATEST_ORDER, video_frame_query
     from db.media import rules_by_hash
+    from db.overrides import overrides_for_manifest
 
     query = video_frame_query(options.cutoff, include_rejected=True).compile(dialect=engine.dialect)
     return {
@@ -117,6 +118,7 @@ def _manifest(engine, options, spec, fitted, frame, labels, split, excluded, ass
             "include_rejected": options.include_rejected, "verdicts": _tally(frame["verdict"].fillna("unfiltered")),
             "rules_hashes": _tally(frame["rules_hash"].dropna()),
             "rules": rules_by_hash(engine, frame["rules_hash"].dropna().unique()),
+            "overrides": overrides_for_manifest(engine, frame["video_id"]),
         },
         "simulation": {"params_hashes": _tally(frame["params_hash"].dropna()), "seeds": _tally(frame["sim_seed"].dropna().astype(str))},
         "labels": fitted.to_dict(),

@@ -89,7 +89,7 @@ def rejection_counts(frame: pd.DataFrame) -> pd.Series:
     if "verdict_reasons" not in frame:
         return pd.Series(dtype=int)
     flat = frame["verdict_reasons"].explode().dropna().astype(str)
-    return flat.str.replace(r"^duplicate_of:.*", "duplicate", regex=True).value_counts()
+    return flat.str.replace(r"^(near_)?duplicate_of:.*", r"\1duplicate", regex=True).value_counts()
 
 
 def write_report(data: ReportData, out_dir: Path) -> Report:

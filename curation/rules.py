@@ -42,6 +42,14 @@ class Rules:
     reject_vfr: bool = False
     #: files with the same sha256 are kept once, the lowest video id (``duplicate_of:<id>``)
     drop_duplicates: bool = True
+    #: reposts and re-uploads are kept once per group (``near_duplicate_of:<id>``; see curation/duplicates.py)
+    near_duplicates: bool = False
+    #: near-identical frames: at most this mean Hamming distance (bits of 64) over the sampled frames
+    near_duplicate_distance: float = 10.0
+    #: what ties a group: a comma list of media (same sha256), frames (near-identical), sound (same music_id)
+    near_duplicate_by: str = "media,frames"
+    #: which video of a group is kept: most_plays, earliest (create time) or lowest_id
+    near_duplicate_keep: str = "most_plays"
 
     def to_dict(self) -> dict[str, Any]:
         """The rules as a JSON-able dict (an infinite maximum is written as null)."""
@@ -79,7 +87,18 @@ def rules_from_dict(values: dict[str, Any], source: str = "rules") -> Rules:
     return Rules(**checked)
 
 
+#: the allowed words of the rules that take text
+CHOICES = {"near_duplicate_by": ("media", "frames", "sound"), "near_duplicate_keep": ("most_plays", "earliest", "lowest_id")}
+
+
 def _checked(source: str, name: str, value: Any, kind: type) -> Any:
+    if kind is str:
+        words = [w.strip() for w in value.split(",")] if isinstance(value, str) else None
+        allowed = CHOICES[name]
+        single = name == "near_duplicate_keep"
+        if not words or any(w not in allowed for w in words) or (single and len(words) != 1):
+            raise ConfigError(f"{source}: {name} must be {'one' if single else 'a comma list'} of {', '.join(allowed)}, not {value!r}")
+        return ",".join(words)
     if kind is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{source}: {name} must be true or false, not {value!r}")

@@ -76,7 +76,30 @@ def evaluate(frame: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     failures.update(_media_failures(frame, rules, has_media & probed & readable))
     if rules.drop_duplicates:
         failures["duplicate"] = _duplicates(frame, pd.concat(list(failures.values()), axis=1).any(axis=1))
+    if rules.near_duplicates:
+        failures["near_duplicate"] = _near_duplicates(frame, rules, failures)
     return _assemble(frame, failures)
+
+
+#: the columns the near-duplicate rule needs beside :data:`REQUIRED_COLUMNS` (``db.fingerprints`` reads them)
+NEAR_DUPLICATE_COLUMNS = ("frame_hashes", "music_id", "music_original", "plays", "create_time")
+
+
+def _near_duplicates(frame: pd.DataFrame, rules: Rules, failures: dict[str, pd.Series]) -> pd.Series:
+    """For each row of a repost group other than its keeper: the keeper's id, else None (sha duplicates excluded)."""
+    from curation.duplicates import group_duplicates, keepers
+
+    missing = [c for c in NEAR_DUPLICATE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise KeyError(f"the near_duplicates rule needs columns {missing} (run `curate dedup` first)")
+    ids = frame["video_id"].astype(str)
+    flagged = {k: (m.notna() if k == "duplicate" else m.astype(bool)) for k, m in failures.items()}
+    rejected = pd.Series(pd.concat(list(flagged.values()), axis=1).any(axis=1).to_numpy(), index=ids)
+    groups = group_duplicates(frame, rules.near_duplicate_distance, rules.near_duplicate_by.split(","))
+    keeper = keepers(groups, frame.set_index(ids)[["plays", "create_time"]], rules.near_duplicate_keep, rejected)
+    keeper_of = ids.map(groups.set_index("video_id")["group"].map(keeper))
+    already = flagged["duplicate"].to_numpy() if "duplicate" in flagged else False
+    return keeper_of.where(keeper_of.notna() & (keeper_of != ids) & ~already)
 
 
 def _media_failures(frame: pd.DataFrame, rules: Rules, checkable: pd.Series) -> dict[str, pd.Series]:
@@ -101,15 +124,15 @@ def _duplicates(frame: pd.DataFrame, rejected: pd.Series) -> pd.Series:
 
 def _assemble(frame: pd.DataFrame, failures: dict[str, pd.Series]) -> pd.DataFrame:
     """Long form (row, reason) from the masks, grouped back into one list per row, in rule order."""
-    order = ["no_media", "not_probed", "unreadable", *(name for name, _, _ in MEDIA_RULES), "duplicate"]
+    order = ["no_media", "not_probed", "unreadable", *(name for name, _, _ in MEDIA_RULES), "duplicate", "near_duplicate"]
     parts = []
     for rank, name in enumerate(order):
         mask = failures.get(name)
         if mask is None:
             continue
-        if name == "duplicate":
+        if name in ("duplicate", "near_duplicate"):
             hit = mask.notna()
-            label = "duplicate_of:" + mask[hit].astype(str)
+            label = f"{name}_of:" + mask[hit].astype(str)
         else:
             hit = mask.astype(bool)
             label = pd.Series(name, index=frame.index[hit])
@@ -124,5 +147,5 @@ def _assemble(frame: pd.DataFrame, failures: dict[str, pd.Series]) -> pd.DataFra
 
 def reason_counts(verdicts: pd.DataFrame) -> dict[str, int]:
     """How many videos failed each rule (``duplicate_of:<id>`` counted as ``duplicate``), most first."""
-    flat = verdicts["reasons"].explode().dropna().astype(str).str.replace(r"^duplicate_of:.*", "duplicate", regex=True)
+    flat = verdicts["reasons"].explode().dropna().astype(str).str.replace(r"^(near_)?duplicate_of:.*", r"\1duplicate", regex=True)
     return {str(k): int(v) for k, v in flat.value_counts().items()}

@@ -154,9 +154,13 @@ def store_verdicts(engine: Engine, verdicts: pd.DataFrame, rules_hash: str, rule
     params = pd.DataFrame(
         {"b_id": verdicts["video_id"], "b_verdict": verdicts["verdict"], "b_reasons": verdicts["reasons"]}
     ).to_dict("records")
+    from db.overrides import reapply_overrides
+
     with engine.begin() as conn:
         store_rules(conn, rules_hash, rules)
-        return sum(_rowcount(conn, stmt, chunk) for chunk in batched(params, BATCH_ROWS))
+        written = sum(_rowcount(conn, stmt, chunk) for chunk in batched(params, BATCH_ROWS))
+        reapply_overrides(conn)  # a verdict set by hand outlives re-filtering
+        return written
 
 
 def store_rules(conn: Connection, rules_hash: str, rules: Mapping[str, Any]) -> None:

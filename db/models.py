@@ -161,7 +161,11 @@ class CrawlItem(SQLModel, table=True):
     """A video's membership in a crawl: its depth, the order it joined and whether it was expanded."""
 
     __tablename__ = "crawl_item"
-    __table_args__ = (sa.UniqueConstraint("run_id", "seq", name="uq_crawl_item_seq"),)
+    __table_args__ = (
+        sa.UniqueConstraint("run_id", "seq", name="uq_crawl_item_seq"),
+        # a video's smallest depth over all crawls, looked up per video (the web page's depth facet)
+        sa.Index("ix_crawl_item_video_depth", "video_id", "depth"),
+    )
 
     run_id: int = Field(foreign_key="crawl_run.id", primary_key=True, sa_type=Count)
     video_id: str = Field(foreign_key="video.id", primary_key=True, max_length=32)
@@ -242,3 +246,35 @@ class WorkClaim(SQLModel, table=True):
     finished_at: datetime | None = _when(default=None)
     attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     error: str | None = None
+
+
+class VerdictOverride(SQLModel, table=True):
+    """A verdict set by hand in ``curate serve --allow-writes``: who, when, what the rules had said."""
+
+    __tablename__ = "verdict_override"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=Count)
+    video_id: str = Field(foreign_key="video.id", index=True, max_length=32)
+    #: kept | rejected
+    verdict: str = Field(max_length=16)
+    #: the rules' verdict and reasons when the override was made
+    rule_verdict: str | None = Field(default=None, max_length=16)
+    rule_reasons: list | None = _json()
+    note: str | None = None
+    made_by: str = Field(max_length=64)
+    made_at: datetime = _when(default_factory=utcnow)
+
+
+class MediaFingerprint(SQLModel, table=True):
+    """Perceptual hashes of a media file's sampled frames, keyed by its sha256 (same bytes, computed once)."""
+
+    __tablename__ = "media_fingerprint"
+
+    media_sha256: str = Field(primary_key=True, max_length=64)
+    #: how the hashes were made, e.g. ``dhash64x8``; a new method is a new computation
+    method: str = Field(max_length=32)
+    #: one 64-bit dHash per sampled frame, as 16 hex characters
+    frame_hashes: list | None = _json()
+    #: why no hashes could be made (unreadable file), else None
+    error: str | None = None
+    computed_at: datetime = _when(default_factory=utcnow)

@@ -28,6 +28,7 @@ def test_demo_runs_every_stage_and_leaves_results_where_it_says(tmp_path, capfd)
     out = capfd.readouterr().out
     headers = [line for line in out.splitlines() if line.startswith("==> [")]
     assert len(headers) == len(demo.STEPS) and headers[-1].endswith("where the results are")
+    assert f"open:     curate --home {home} serve --port 8000" in out
     assert '{"new":0,"updated":0,"authors":0,"observations":0,"skipped":{},"dropped":{}' in out, "a second import changes nothing"
     status = curate_json(home, "status")
     assert status["crawl_runs"] == 1 and status["snapshots"] == 1 and status["media_files"] > 50

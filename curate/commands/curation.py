@@ -127,6 +127,8 @@ def filter_(
     context: Context = ctx.obj
     rules = load_rules(_option(context, "filter", "rules", rules_file))
     frame = load_curation_frame(context.engine)
+    if rules.near_duplicates:
+        frame = _with_duplicate_facts(context, frame)
     verdicts = evaluate(frame, rules)
     counts = {
         "videos": len(verdicts),
@@ -140,6 +142,16 @@ def filter_(
     if not dry_run:
         store_verdicts(context.engine, verdicts, rules.hash(), rules.to_dict())
     _print_filter(counts, as_json)
+
+
+def _with_duplicate_facts(context: Context, frame: Any) -> Any:
+    """The curation frame plus what the near_duplicates rule groups by (fingerprints from `curate dedup`)."""
+    from curation.duplicates import METHOD
+    from curation.verdicts import NEAR_DUPLICATE_COLUMNS
+    from db.fingerprints import load_duplicate_frame
+
+    facts = load_duplicate_frame(context.engine, METHOD)[["video_id", *NEAR_DUPLICATE_COLUMNS]]
+    return frame.merge(facts, on="video_id", how="left")
 
 
 def _changed(frame: Any, verdicts: Any, rules_hash: str) -> int:
