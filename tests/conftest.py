@@ -14,6 +14,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("SE_OFFLINE", "true")
+# rich reads COLUMNS once, when curate.output first builds its consoles: the same width in every worker
+os.environ.setdefault("COLUMNS", "200")
 
 REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
 _db_names = itertools.count()

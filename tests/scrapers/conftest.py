@@ -12,10 +12,10 @@ CRAWL = CrawlParams(seed=5, fanout=3, max_videos=40, random_seed=3)
 
 @pytest.fixture(scope="session")
 def sandbox_world(tmp_path_factory):
-    """A 400-video sandbox world (seed 5: CRAWL meets one of its deleted videos) with its own media cache."""
+    """A 400-video sandbox world (seed 3: CRAWL meets one of its deleted videos) with its own media cache."""
     from sandbox import World
 
-    return World.build(videos=400, seed=5, cache_dir=tmp_path_factory.mktemp("sandbox-media"))
+    return World.build(videos=400, seed=28, cache_dir=tmp_path_factory.mktemp("sandbox-media"))
 
 
 @pytest.fixture(scope="session")

@@ -92,7 +92,10 @@ def images_loaded(page) -> None:
 def test_every_page_in_a_real_browser(page, world):
     page.goto("/")
     images_loaded(page)
-    assert page.locator(".figures img").count() == 8
+    from curation.report import FIGURES
+
+    drawn = page.locator(".figures img")
+    assert [drawn.nth(i).get_attribute("src") for i in range(drawn.count())] == [f"/figures/{n}.png" for n in FIGURES]
     shot(page, world, "01-catalog")
 
     page.goto("/videos")
@@ -164,7 +167,12 @@ def test_duplicates_snapshots_and_runs(page, world):
     page.goto("/runs")
     page.click("text=webrun")
     images_loaded(page)
-    assert page.locator("#metrics").inner_text().count("auc") == 1
+    rows = {r.split("\t")[0]: r.split("\t")[1:] for r in page.locator("#metrics").inner_text().splitlines()}
+    assert list(rows)[:3] == ["metric", "auc", "auc 95% CI"], rows
+    assert len(rows["auc 95% CI"]) == len(rows["metric"]) == len(rows["auc"])
+    for interval in rows["auc 95% CI"]:  # a bootstrap low–high interval, or a dash where there is none (AUC nan)
+        assert interval == "—" or float(interval.split("–")[0]) <= float(interval.split("–")[1]), rows
+    assert any(i != "—" for i in rows["auc 95% CI"]), rows
     shot(page, world, "10-run")
 
 

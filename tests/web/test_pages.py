@@ -3,6 +3,7 @@ pagination, the player's range requests, snapshots, runs, and no raw author id o
 
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
@@ -48,6 +49,21 @@ def test_catalog_page_shows_the_counts_and_draws_every_figure_live(client, engin
         png = client.get(f"/figures/{name}.png")
         assert png.status_code == 200 and png.content.startswith(b"\x89PNG"), name
     assert client.get("/figures/nothing.png").status_code == 404
+
+
+def test_the_live_figures_draw_what_curate_report_draws(engine):
+    """The catalog page's figures are the report's, trajectories included, from the same data as `curate report`."""
+    from types import SimpleNamespace
+
+    from curate.commands.curation import _trajectories
+    from web.figures import catalog_table, catalog_trajectories
+
+    table, _, _, _, trajectories = catalog_table(engine)
+    frame = load_video_frame(engine)
+    expected = _trajectories(SimpleNamespace(engine=engine), frame)
+    pd.testing.assert_frame_equal(catalog_trajectories(engine, frame), expected)
+    pd.testing.assert_frame_equal(trajectories, expected)
+    assert len(trajectories) > 0 and trajectories["age_h"].notna().all()
 
 
 def test_facets_are_the_catalogs_counts(world, engine):
@@ -181,6 +197,11 @@ def test_runs_pages_show_metrics_plots_and_card(client, world):
     assert "webrun" in client.get("/runs").text
     page = client.get("/runs/webrun")
     assert page.status_code == 200 and "<th>auc</th>" in page.text and "Model card: webrun" in page.text
+    from modeling.card import metrics_rows
+
+    _, rows = metrics_rows(json.loads((world.home / "runs" / "webrun" / "metrics.json").read_text()))
+    interval = dict(rows)["auc 95% CI"]
+    assert "<tr><th>auc 95% CI</th>" + "".join(f'<td class="n">{v}</td>' for v in interval) + "</tr>" in page.text
     plots = re.findall(r'src="(/runs/webrun/[^"]+\.png)"', page.text)
     assert plots == [f"/runs/webrun/{p.name}" for p in sorted((world.home / "runs" / "webrun").glob("*.png"))]
     assert "/runs/webrun/loss.png" in plots
