@@ -8,6 +8,7 @@ import email.utils
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,7 +18,10 @@ from sandbox.routes import Reply, Request
 
 
 class SiteServer(ThreadingHTTPServer):
-    """A threading server that remembers its open connections, so closing it closes them too."""
+    """A threading server that remembers its open connections, so closing it closes them too.
+
+    ``changed`` is notified whenever a connection closes or an answer goes out, so a caller can wait for
+    the site to have served something (:meth:`wait_for`) without polling."""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -27,6 +31,7 @@ class SiteServer(ThreadingHTTPServer):
         self.site = site
         self._connections: set[socket.socket] = set()
         self._guard = threading.Lock()
+        self.changed = threading.Condition()
         super().__init__(address, SiteHandler)
 
     def process_request(self, request, client_address) -> None:  # noqa: D102
@@ -38,6 +43,17 @@ class SiteServer(ThreadingHTTPServer):
         with self._guard:
             self._connections.discard(request)
         super().shutdown_request(request)
+        self.notify_changed()
+
+    def notify_changed(self) -> None:
+        """Wakes whoever waits in :meth:`wait_for`."""
+        with self.changed:
+            self.changed.notify_all()
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float) -> bool:
+        """Waits until ``predicate()`` holds, re-checking it each time the site serves something; False on timeout."""
+        with self.changed:
+            return bool(self.changed.wait_for(predicate, timeout))
 
     def handle_error(self, request, client_address) -> None:
         """A client that hangs up mid-answer (a browser moving on, a cancelled download) is normal, not an error."""
@@ -124,6 +140,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if counted:
             self.server.site.count_answer(status, length)
+            self.server.notify_changed()
         if self.command == "HEAD":
             return
         sent = int(length * 0.5) if truncate else length

@@ -14,7 +14,7 @@ import contextlib
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -79,6 +79,10 @@ class Site:
     def open_connections(self) -> int:
         """Connections the site is serving or holding open right now."""
         return self._server.open_connections()
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float) -> bool:
+        """Waits until ``predicate()`` holds, woken each time the site answers or a connection closes."""
+        return self._server.wait_for(predicate, timeout)
 
     def count_answer(self, status: int, size: int) -> None:
         """Counts one response (the handler calls it once the headers are out)."""

@@ -145,6 +145,11 @@ class CatalogSink:
         else:
             self._write(steps)
 
+    def wait_written(self) -> None:
+        """Returns once every group handed to the writer is in the catalog (at once without a writer)."""
+        if self._writer is not None:
+            self._writer.wait()
+
     def _write(self, steps: list[Step]) -> None:
         from db.crawl_state import commit_steps
 
@@ -198,6 +203,10 @@ class _Writer:
     def submit(self, steps: list[Step]) -> None:
         """Queues a write (blocks while four are waiting: the crawl must not outrun the catalog)."""
         self._queue.put(steps)
+
+    def wait(self) -> None:
+        """Blocks until every queued write has been run."""
+        self._queue.join()
 
     def check(self) -> None:
         """Raises the first failed write, if any."""

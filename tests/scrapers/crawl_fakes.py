@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass, field
 
 from core.records import AuthorRecord, MetricRecord, ParsedItem, VideoRecord
@@ -40,8 +39,6 @@ class FakeSource:
     #: after this many requests every answer is statusCode 10204 (an IP block)
     ipblock_after: int | None = None
     endless_related: bool = False
-    #: seconds each request takes, so that a test can kill a crawl in the middle
-    delay: float = 0.0
     name: str = "fake"
     stats: SourceStats = field(default_factory=SourceStats)
     attempts: dict[str, int] = field(default_factory=dict)
@@ -57,8 +54,6 @@ class FakeSource:
         return None
 
     def _request(self, key: str) -> None:
-        if self.delay:
-            time.sleep(self.delay)
         self.stats.requests += 1
         self.calls.append(key)
         if self.block_after is not None and self.stats.requests > self.block_after:

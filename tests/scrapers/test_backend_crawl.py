@@ -10,7 +10,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from db.crawl_state import load_run, run_graph
 from db.engine import create_catalog_engine
 from db.models import CrawlItem
 from tests.scrapers.conftest import CRAWL
+from tests.waiting import wait_for_writes
 
 BACKENDS = ["ytdlp", "tiktokapi", "playwright", "selenium"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,9 +131,7 @@ def test_kill_9_of_a_browser_crawl_then_resume_gives_the_uninterrupted_result(tm
     db = sqlite_cli.home / "catalog.db"
     cmd = [str(Path(sys.executable).with_name("curate")), "--home", str(sqlite_cli.home), *crawl_args(sandbox_site.base_url, "playwright")]
     child = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while _members(db) == 0 and child.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for_writes(db.parent, lambda: _members(db) > 0, 120, "a first crawl member stored", gone=lambda: child.poll() is not None)
     child.send_signal(signal.SIGKILL)
     child.wait()
     killed_at = _members(db)
@@ -157,9 +155,7 @@ def test_ctrl_c_stops_after_the_step_and_the_run_resumes(sqlite_cli, sandbox_sit
     cmd = [str(Path(sys.executable).with_name("curate")), "--home", str(sqlite_cli.home), *crawl_args(sandbox_site.base_url, "tiktokapi"), "--rate", "4"]
     # a terminal's Ctrl-C reaches the whole foreground process group: the crawl and its browser
     child = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while _members(db) == 0 and child.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for_writes(db.parent, lambda: _members(db) > 0, 120, "a first crawl member stored", gone=lambda: child.poll() is not None)
     os.killpg(child.pid, signal.SIGINT)
     out, err = child.communicate(timeout=60)
     assert child.returncode == 130, err

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
@@ -20,6 +19,7 @@ import httpx
 import pytest
 
 from scrapers.backends.tiktokapi import TikTokApiSource
+from tests.waiting import Watched
 
 ENDLESS = b'{"statusCode":0,"status_code":0,"itemList":[],"hasMore":true,"cursor":"0"}'
 PASSED_HEADERS = ("content-type", "set-cookie", "access-control-allow-origin", "cache-control")
@@ -30,6 +30,8 @@ class EndlessRelated:
 
     def __init__(self, upstream: str) -> None:
         self.related_requests = 0
+        #: notified on every related request, for a test to wait for a count
+        self.watched = Watched()
         #: related requests by the video they ask about
         self.asked: Counter[str] = Counter()
         site = self
@@ -41,6 +43,7 @@ class EndlessRelated:
                 if self.path.startswith("/api/related/item_list/"):
                     site.related_requests += 1
                     site.asked[dict(parse_qsl(urlsplit(self.path).query)).get("itemID", "")] += 1
+                    site.watched.notify()
                     status, headers, body = 200, {"content-type": "application/json"}, ENDLESS
                 else:
                     answer = httpx.get(upstream + self.path, headers={"cookie": self.headers.get("cookie", "")}, timeout=30)
@@ -83,9 +86,10 @@ def test_tiktokapi_would_loop_forever_but_our_call_asks_once(endless, sandbox_wo
         async def until_it_has_looped(at_least: int, within_s: float) -> int:
             # a slow machine makes fewer requests per second: wait for a count, not for a time
             task = asyncio.ensure_future(library_loop())
-            deadline = time.monotonic() + within_s
-            while endless.related_requests < at_least and not task.done() and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
+            task.add_done_callback(lambda _: endless.watched.notify())
+            reached = lambda: endless.related_requests >= at_least or task.done()  # noqa: E731
+            # woken by each related request, in a thread, so that the library's loop runs on meanwhile
+            await asyncio.to_thread(endless.watched.wait_for, reached, within_s, f"{at_least} related requests")
             stopped_by_itself = task.done()
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

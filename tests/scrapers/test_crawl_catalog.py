@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -70,17 +69,17 @@ def test_resume_refuses_a_finished_run_and_other_parameters(sqlite_engine):
 
 def test_resume_refuses_a_run_whose_process_is_alive(sqlite_engine):
     run_id, _ = catalog_crawl(sqlite_engine, FakeSource(block_after=3))
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    alive = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)  # alive until killed
     try:
         with sqlite_engine.begin() as conn:
-            state = {"owner": {"host": os.uname().nodename, "pid": sleeper.pid}, "phase": "seeding"}
+            state = {"owner": {"host": os.uname().nodename, "pid": alive.pid}, "phase": "seeding"}
             conn.execute(sa.text("UPDATE crawl_run SET status='running'"))
             conn.execute(sa.update(CrawlRun.__table__).values(state=state))
-        with pytest.raises(ResumeError, match=f"still running in process {sleeper.pid}"):
+        with pytest.raises(ResumeError, match=f"still running in process {alive.pid}"):
             open_run(sqlite_engine, run_id, {})
     finally:
-        sleeper.kill()
-        sleeper.wait()
+        alive.kill()
+        alive.wait()
     assert open_run(sqlite_engine, run_id, {}).id == run_id
 
 
@@ -93,13 +92,11 @@ def test_kill_9_mid_crawl_then_resume_equals_an_uninterrupted_run(engine, catalo
     expected = FakeSource()
     _, memory = run(expected, CHILD_PARAMS)
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.scrapers.crawl_child", catalog_url, "-", "0.05"],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "tests.scrapers.crawl_child", catalog_url, "-", "5"],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
     run_id = int(child.stdout.readline())
-    deadline = time.monotonic() + 60
-    while _members(engine, run_id) < 1 and time.monotonic() < deadline and child.poll() is None:
-        time.sleep(0.05)
+    assert child.stdout.readline().strip() == "stored", "the child did not reach its pause"
     child.send_signal(signal.SIGKILL)
     child.wait()
     assert child.returncode == -signal.SIGKILL

@@ -120,10 +120,11 @@ def test_ctrl_c_ends_a_download_run_cleanly_with_nothing_left_running(sqlite_cli
     import signal
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
     from sandbox import serve
+
+    from tests.waiting import wait_for_writes
 
     v = sandbox_world.videos
     ids = v[(v.visibility == "public") & (v.media_kind == "ok") & (v.template == TEMPLATE)].video_id[:16].tolist()
@@ -132,10 +133,8 @@ def test_ctrl_c_ends_a_download_run_cleanly_with_nothing_left_running(sqlite_cli
         env = {**os.environ, "CURATE_HOME": str(sqlite_cli.home), "CURATE_DB_URL": sqlite_cli.db_url}
         cmd = [str(Path(sys.executable).with_name("curate")), "download", "--workers", "2"]
         child = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-        deadline = time.monotonic() + 120
-        while not any(r["claimed_by"] or r["media_path"] for r in videos(sqlite_cli.db_url).values()):
-            assert child.poll() is None and time.monotonic() < deadline, "no download started"
-            time.sleep(0.05)  # polls for the event: a worker has claimed a video
+        started = lambda: any(r["claimed_by"] or r["media_path"] for r in videos(sqlite_cli.db_url).values())  # noqa: E731
+        wait_for_writes(sqlite_cli.home, started, 120, "a worker to claim a video", gone=lambda: child.poll() is not None)
         os.killpg(child.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
         _, err = child.communicate(timeout=60)
         assert child.returncode == 130 and err.strip().endswith("interrupted"), err

@@ -7,12 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.scrapers.test_download_sandbox import TEMPLATE, catalog_crawled_from, pick, videos
+from tests.waiting import wait_for_writes
 
 CURATE = str(Path(sys.executable).with_name("curate"))
 
@@ -27,15 +27,6 @@ def media_files(media: Path) -> set[str]:
     return {p.name.split(".")[0] for p in media.iterdir() if p.is_file() and not p.name.startswith(".")}
 
 
-def wait_for(predicate, timeout: float = 180.0, what: str = "") -> None:
-    """Polls until ``predicate()`` holds: the event, not a fixed sleep."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def test_kill_9_then_an_immediate_rerun_stores_everything(cli, sandbox_world):
     from sandbox import serve
 
@@ -46,7 +37,9 @@ def test_kill_9_then_an_immediate_rerun_stores_everything(cli, sandbox_world):
         child = subprocess.Popen([CURATE, "download", "--workers", "2"], env=env, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL, start_new_session=True)
         recorded = lambda: sum(1 for r in videos(cli.db_url).values() if r["media_path"])  # noqa: E731
-        wait_for(lambda: recorded() >= 4, what="the first downloads to be recorded")
+        # woken by the files and catalog rows the download writes under its data folder
+        wait_for_writes(cli.home, lambda: recorded() >= 4, 180, "the first downloads to be recorded",
+                        gone=lambda: child.poll() is not None)
         os.killpg(child.pid, signal.SIGKILL)  # the machine dies: coordinator, workers and all
         child.wait(timeout=30)
         before = videos(cli.db_url)

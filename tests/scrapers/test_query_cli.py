@@ -7,13 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import sqlalchemy as sa
 
 from db.engine import create_catalog_engine
 from tests.sandbox.test_research_double import expected_ids
+from tests.waiting import wait_for_writes
 from tests.scrapers.test_research_query import QUERY, REGIONS, qsite, qworld  # noqa: F401 - fixtures
 
 
@@ -79,14 +79,13 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_doubled(sqlite_c
     child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     engine = create_catalog_engine(sqlite_cli.db_url)
     try:
-        deadline = time.monotonic() + 60
-        pages = 0
-        while pages < 4 and time.monotonic() < deadline and child.poll() is None:
+        def pages() -> int:
             with engine.connect() as conn:
                 state = conn.execute(sa.text("select state from crawl_run where id = 1")).scalar()
-            pages = json.loads(state).get("pages", 0) if state else 0
-            time.sleep(0.05)  # polling the catalog for the event (pages committed), not waiting for time
-        assert pages >= 4 and child.poll() is None, "the run ended before it could be killed"
+            return json.loads(state).get("pages", 0) if state else 0
+
+        wait_for_writes(sqlite_cli.home, lambda: pages() >= 4, 60, "four pages committed", gone=lambda: child.poll() is not None)
+        assert child.poll() is None, "the run ended before it could be killed"
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
     finally:

@@ -166,10 +166,10 @@ def test_a_refresh_killed_with_sigkill_leaves_the_rest_due_and_nothing_doubled(s
     import signal
     import subprocess
     import sys
-    import time
 
     from db.engine import create_catalog_engine
     from db.migrate import upgrade
+    from tests.waiting import wait_for_writes
 
     world = World.build(videos=3000, seed=8, hidden_counts=0.0)
     sqlite_cli("init")
@@ -187,11 +187,10 @@ def test_a_refresh_killed_with_sigkill_leaves_the_rest_due_and_nothing_doubled(s
         env.update(CURATE_RESEARCH_CLIENT_KEY="kill-key", CURATE_RESEARCH_CLIENT_SECRET="kill-secret")
         child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            deadline, stored = time.monotonic() + 90, 0
-            while stored < 50 and time.monotonic() < deadline and child.poll() is None:
-                stored = len(observations(engine).query("source == 'refresh:research_api'"))
-                time.sleep(0.05)  # polling the catalog for the event (a batch committed), not waiting for time
-            assert stored >= 50 and child.poll() is None, "the refresh ended before it could be killed"
+            stored = lambda: len(observations(engine).query("source == 'refresh:research_api'"))  # noqa: E731
+            wait_for_writes(sqlite_cli.home, lambda: stored() >= 50, 90, "50 observations committed",
+                            gone=lambda: child.poll() is not None)
+            assert child.poll() is None, "the refresh ended before it could be killed"
             child.send_signal(signal.SIGKILL)
             child.wait(timeout=30)
         finally:
