@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,14 +22,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.loopback import free_port
+
 #: the repository, put on the cluster's PYTHONPATH so that its workers import this checkout
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -90,14 +85,14 @@ def start_cluster(num_cpus: int = 2, attempts: int = 3) -> RayCluster:
 
 def _start_once(num_cpus: int) -> tuple[RayCluster | None, str]:
     temp_dir = Path(tempfile.mkdtemp(prefix="vcray-", dir="/tmp"))  # Ray's socket paths must stay short
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
            "RAY_USAGE_STATS_ENABLED": "0"}
     ray = str(Path(sys.executable).with_name("ray"))
     cmd = [ray, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", f"--num-cpus={num_cpus}",
            "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}",
-           f"--ray-client-server-port={_free_port()}", f"--node-manager-port={_free_port()}", f"--object-manager-port={_free_port()}",
-           f"--dashboard-agent-listen-port={_free_port()}", f"--metrics-export-port={_free_port()}", f"--runtime-env-agent-port={_free_port()}",
+           f"--ray-client-server-port={free_port()}", f"--node-manager-port={free_port()}", f"--object-manager-port={free_port()}",
+           f"--dashboard-agent-listen-port={free_port()}", f"--metrics-export-port={free_port()}", f"--runtime-env-agent-port={free_port()}",
            "--min-worker-port=0", "--max-worker-port=0"]
     cluster = RayCluster(f"127.0.0.1:{port}", temp_dir, env)
     try:

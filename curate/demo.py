@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import CurateError
+from core.loopback import free_port
 
 DEFAULT_HOME = Path("curate-data/demo")
 #: a demo home carries this file; the demo only ever deletes a folder that has it
@@ -76,13 +76,6 @@ class DemoRun:
         except subprocess.TimeoutExpired:
             self.sandbox.kill()
             self.sandbox.wait()
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until_up(base_url: str, process: subprocess.Popen) -> None:

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 from sandbox.faults import FaultPlan
 from sandbox.routes import Reply
-from sandbox.server import SiteHandler as _Handler, SiteServer as _Server
+from sandbox.server import Served, SiteHandler as _Handler, SiteServer as _Server
 from sandbox.site import Site
 from sandbox.tls import SandboxCA
 from sandbox.world import World
@@ -81,8 +81,10 @@ class ProxyLog:
                     "refused": dict(self.refused), "tunnels": self.tunnels}
 
 
-class TikTokProxy:
+class TikTokProxy(Served):
     """The proxy in front of one site; ``proxy_url`` and ``ca_cert`` are what a client needs."""
+
+    thread_name = "sandbox-proxy"
 
     def __init__(self, site: Site, ca: SandboxCA, host: str = "127.0.0.1", port: int = 0) -> None:
         self.site, self.ca = site, ca
@@ -91,22 +93,6 @@ class TikTokProxy:
         self.host, self.port = self._server.server_address[:2]
         self.proxy_url = f"http://{self.host}:{self.port}"
         self.ca_cert = str(ca.cert_path)
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> TikTokProxy:
-        """Serves in a background thread; returns self."""
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="sandbox-proxy", daemon=True)
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        """Stops serving and closes every tunnel."""
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-        self._server.close_connections()
 
 
 def platform_site(world: World, plan: FaultPlan | None = None, host: str = "127.0.0.1", port: int = 0,

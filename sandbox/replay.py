@@ -30,7 +30,7 @@ import orjson
 from core.errors import ConfigError
 from sandbox.faults import request_key
 from sandbox.routes import Reply, Request
-from sandbox.server import SiteServer as _Server
+from sandbox.server import Served, SiteServer as _Server
 
 #: response headers a replay does not repeat (the server sets its own, or they describe the recorded transfer)
 DROPPED_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive", "date",
@@ -93,8 +93,10 @@ def reply_of(response: dict[str, Any]) -> Reply | None:
     return Reply(status, body, content.get("mimeType") or "application/octet-stream", headers)
 
 
-class ReplaySite:
+class ReplaySite(Served):
     """A loopback server answering from a :class:`Recording` (it stands where a :class:`sandbox.Site` would)."""
+
+    thread_name = "sandbox-replay"
 
     def __init__(self, recording: Recording, host: str = "127.0.0.1", port: int = 0) -> None:
         self.recording = recording
@@ -103,7 +105,6 @@ class ReplaySite:
         self._server = _Server((host, port), self)
         self.host, self.port = self._server.server_address[:2]
         self.base_url = f"http://{self.host}:{self.port}"
-        self._thread: threading.Thread | None = None
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -134,30 +135,6 @@ class ReplaySite:
         with self._lock:
             self._stats["answered"] += 1
             self._stats["statuses"][str(status)] += 1
-
-    def start(self) -> ReplaySite:
-        """Serves in a background thread; returns self."""
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="sandbox-replay", daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        """Serves in this thread until interrupted."""
-        try:
-            self._server.serve_forever()
-        finally:
-            self._server.server_close()
-            self._server.close_connections()
-
-    def close(self) -> None:
-        """Stops serving and closes every connection."""
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-        self._server.close_connections()
-
 
 @contextlib.contextmanager
 def serve_replay(path: Path | str, host: str = "127.0.0.1", port: int = 0) -> Iterator[ReplaySite]:

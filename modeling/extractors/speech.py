@@ -8,16 +8,14 @@ import numpy as np
 import pandas as pd
 
 from modeling import media
-from modeling.extractors.audio_events import covered
-from modeling.extractors.base import Extractor, Item
+from modeling.extractors.base import SoundtrackExtractor, covered
 
 
-class SpeechExtractor(Extractor):
+class SpeechExtractor(SoundtrackExtractor):
     """silero-vad (ONNX weights in the wheel, run by ONNX Runtime on one thread) over 16 kHz mono audio."""
 
     name = "speech"
     bundled = ("silero_vad", "data/silero_vad.onnx")
-    default_batch_size = 8
     summary = "speech share of the audio and number of speech segments (silero-vad, bundled)"
 
     @classmethod
@@ -35,13 +33,7 @@ class SpeechExtractor(Extractor):
             warnings.simplefilter("ignore", DeprecationWarning)
             self.model = load_silero_vad(onnx=True)  # ONNX Runtime, one thread: torch threads thrash on its 512-sample steps
 
-    def prepare(self, item: Item) -> np.ndarray:  # noqa: D102
-        return media.read_audio(item.media_path, self.options["max_seconds"])
-
-    def run(self, batch: list[np.ndarray]) -> list[dict[str, Any]]:  # noqa: D102
-        return [self._one(audio) for audio in batch]
-
-    def _one(self, audio: np.ndarray) -> dict[str, Any]:
+    def one(self, audio: np.ndarray) -> dict[str, Any]:  # noqa: D102
         import torch
         from silero_vad import get_speech_timestamps
 

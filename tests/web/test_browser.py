@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from curate.demo import free_port
+from core.loopback import free_port
 from tests.web.world import VIDEOS, video_id
 
 ROOT = Path(__file__).resolve().parents[2]
