@@ -75,6 +75,22 @@ def check_run_is_whole(engine, run_id: int) -> dict:
     return {"members": len(members), "expanded": expanded, "claims": rows}
 
 
+def test_one_worker_on_postgres_is_the_single_crawl_draw_for_draw(pg_url):
+    params = CrawlParams(seed=6, fanout=3, max_videos=70, random_seed=5)
+    alone = MemorySink()
+    Crawler(FakeSource(), RandomFrontier(params.random_seed), alone, params, POLITE).run()
+    engine = create_catalog_engine(pg_url)
+    record = start_run(engine, "fake", None, params, {})
+    crawl_run(engine, record, FakeSource(), POLITE)
+    t = CrawlItem.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(t.c.video_id, t.c.seq, t.c.depth, t.c.parent_id).where(t.c.run_id == record.id).order_by(t.c.seq)).all()
+    assert [tuple(r) for r in rows] == [(m.video_id, m.seq, m.depth, m.parent_id) for m in alone.members]
+    assert len(claims(engine, record.id)) == len(alone.expanded), "the Postgres run did not claim its expansions"
+    assert load_run(engine, record.id).stats["requests"] == alone.stats["requests"]
+    engine.dispose()
+
+
 def test_two_workers_exhaust_a_crawl_to_the_graph_one_worker_finds(pg_url):
     alone = MemorySink()
     Crawler(FakeSource(n=120), RandomFrontier(EXHAUSTIVE.random_seed), alone, EXHAUSTIVE, POLITE).run()
@@ -120,7 +136,12 @@ def test_a_joined_worker_shares_a_sandbox_crawl_and_max_videos_holds(pg_url, tmp
     engine = create_catalog_engine(pg_url)
     first = curate(pg_url, tmp_path / "a", *SANDBOX_ARGS, "--base-url", sandbox_site.base_url, "--rate", "3")
     run_id = wait_until(lambda: running_run(engine), timeout=120, what="the first worker to seed its run")
+    # the first worker waits, frozen, until the second has claimed an expansion: however slow its start, both work
+    first.send_signal(signal.SIGSTOP)
     second = curate(pg_url, tmp_path / "b", "--join", str(run_id), "--source", "ytdlp", "--rate", "3")
+    theirs = f"{socket.gethostname()}:{second.pid}:"
+    wait_until(lambda: any((r["claimed_by"] or "").startswith(theirs) for r in claims(engine, run_id)), timeout=120, what="the joined worker to claim")
+    first.send_signal(signal.SIGCONT)
     outs = [json.loads(p.communicate(timeout=300)[0]) for p in (first, second)]
     assert [(o["status"], o["stop_reason"]) for o in outs] == [("finished", "max_videos")] * 2, outs
     assert run_summary(engine, run_id)["videos"] == 60, "--max-videos was passed or not reached"
