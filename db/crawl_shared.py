@@ -67,21 +67,28 @@ def commit_shared_step(
         run = _lock(conn, run_id)
         if step.expanded is not None and claims.finish({step.expanded: None}, conn) != 1:
             raise ClaimLost(f"the expansion of {step.expanded} was taken over by another worker")
-        ids = [i.video.id for i in step.candidates]
-        depth = _depths(conn, run_id, [*ids, *([step.expanded] if step.expanded else [])])
-        child_depth = 0 if step.expanded is None else depth[step.expanded] + 1
-        count = _count(conn, run_id)
-        fresh = [v for v in dict.fromkeys(ids) if v not in depth][: max(0, max_videos - count)]
-        admitted = [{"run_id": run_id, "video_id": v, "seq": count + n, "depth": child_depth, "parent_id": step.expanded} for n, v in enumerate(fresh)]
-        depth.update((m["video_id"], child_depth) for m in admitted)
-        kept = [i for i in step.candidates if i.video.id in depth]
-        if kept:
-            write_batch(conn, kept, f"crawl:{run_id}", observed_at or now)
-        insert_new(conn, CrawlItem.__table__, admitted, key=["run_id", "video_id"])
+        depth = _admit(conn, run_id, step, max_videos, observed_at or now)
         if step.expanded is not None:
-            _expand(conn, run_id, step.expanded, [i.video.id for i in kept], depth, now)
+            _expand(conn, run_id, step.expanded, [i.video.id for i in step.candidates if i.video.id in depth], depth, now)
         _update(conn, run, state=dict(step.state), stats=add_counts(run["stats"] or {}, step.stats_delta))
     return load_members(engine, run_id, from_seq)
+
+
+def _admit(conn: sa.Connection, run_id: int, step: SharedStep, max_videos: int, observed_at: datetime) -> dict[str, int]:
+    """Admits the candidates not members yet, up to ``max_videos``; writes the members' records; returns their depths."""
+    ids = [i.video.id for i in step.candidates]
+    depth = _depths(conn, run_id, [*ids, *([step.expanded] if step.expanded else [])])
+    child_depth = 0 if step.expanded is None else depth[step.expanded] + 1
+    count = _count(conn, run_id)
+    fresh = [v for v in dict.fromkeys(ids) if v not in depth][: max(0, max_videos - count)]
+    admitted = [{"run_id": run_id, "video_id": v, "seq": count + n, "depth": child_depth, "parent_id": step.expanded} for n, v in enumerate(fresh)]
+    depth.update((v, child_depth) for v in fresh)
+    kept = [i for i in step.candidates if i.video.id in depth]
+    if kept:
+        # the records first: a member row refers to its video
+        write_batch(conn, kept, f"crawl:{run_id}", observed_at)
+    insert_new(conn, CrawlItem.__table__, admitted, key=["run_id", "video_id"])
+    return depth
 
 
 def _lock(conn: sa.Connection, run_id: int) -> Mapping[str, Any]:
