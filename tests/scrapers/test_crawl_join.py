@@ -22,7 +22,7 @@ from db.models import CrawlItem, Edge, Video, WorkClaim
 from scrapers.crawl import CrawlParams, Crawler
 from scrapers.frontier import RandomFrontier
 from scrapers.politeness import Politeness
-from scrapers.runs import crawl_run, open_join, start_run
+from scrapers.runs import ResumeError, crawl_run, open_join, start_run
 from scrapers.sinks import MemorySink
 from tests.scrapers.crawl_fakes import FakeSource
 from tests.waiting import wait_until
@@ -104,7 +104,8 @@ def test_two_workers_exhaust_a_crawl_to_the_graph_one_worker_finds(pg_url):
         joined = open_join(engines[1], record.id, {}) if n else record
         results[n] = crawl_run(engines[n], joined, sources[n], POLITE, join=bool(n))
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(2)]
+    # the joiner first: it finds the run seeding and waits for the first worker's seeds
+    threads = [threading.Thread(target=work, args=(n,)) for n in (1, 0)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -193,15 +194,25 @@ def test_join_needs_a_postgres_catalog(sqlite_cli):
     assert lines[0] == "error: --join needs a Postgres catalog (workers share a run through its row locks); this catalog is sqlite"
 
 
-def test_join_of_an_unknown_or_finished_run_is_one_line(pg_url, tmp_path):
+def test_join_of_an_unknown_finished_or_stopped_run_is_one_line(pg_url, tmp_path):
     from tests.conftest import Cli
 
     cli = Cli(tmp_path / "home", pg_url)
     engine = create_catalog_engine(pg_url)
-    record = start_run(engine, "fake", None, CrawlParams(seed=2, fanout=2, max_videos=5, random_seed=1), {})
-    crawl_run(engine, record, FakeSource(), POLITE)
-    for run, message in (("99", "no crawl run 99 in the catalog"), (str(record.id), f"crawl run {record.id} is finished (max_videos); nothing to join")):
-        result = cli("crawl", "--join", run, ok=False)
+    params = CrawlParams(seed=2, fanout=2, max_videos=5, random_seed=1)
+    done, blocked = start_run(engine, "fake", None, params, {}), start_run(engine, "fake", None, params, {})
+    crawl_run(engine, done, FakeSource(), POLITE)
+    crawl_run(engine, blocked, FakeSource(block_after=1), POLITE)
+    for run, message in (
+        ("99", "no crawl run 99 in the catalog"),
+        (str(done.id), f"crawl run {done.id} is finished (max_videos); nothing to join"),
+        (str(blocked.id), f"crawl run {blocked.id} is blocked, not running: resume it with curate crawl --resume {blocked.id}, then join it"),
+    ):
+        result = cli("crawl", "--join", *run.split(), ok=False)
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert result.exit_code == 1 and lines == [f"error: {message}"], result.stderr
+    running = start_run(engine, "fake", None, params, {})
+    with pytest.raises(ResumeError, match="was started with fanout=2, not 3; drop the option to join it"):
+        open_join(engine, running.id, {"fanout": 3})
+    assert open_join(engine, running.id, {"fanout": 2}).id == running.id
     engine.dispose()
