@@ -91,6 +91,16 @@ def _admit(conn: sa.Connection, run_id: int, step: SharedStep, max_videos: int, 
     return depth
 
 
+def open_members(engine: Engine, run_id: int, max_depth: int | None) -> set[str]:
+    """The members of the run no worker has expanded yet, above ``max_depth``."""
+    t = CrawlItem.__table__
+    query = sa.select(t.c.video_id).where(t.c.run_id == run_id, t.c.expanded_at.is_(None))
+    if max_depth is not None:
+        query = query.where(t.c.depth < max_depth)
+    with engine.connect() as conn:
+        return set(conn.execute(query).scalars())
+
+
 def _lock(conn: sa.Connection, run_id: int) -> Mapping[str, Any]:
     t = CrawlRun.__table__
     return conn.execute(sa.select(t.c.id, t.c.status, t.c.stats).where(t.c.id == run_id).with_for_update()).mappings().one()

@@ -54,7 +54,9 @@ class SharedFrontier(RandomFrontier):
         frontier = cls(random_seed, max_depth, engine, run_id, claims)
         if state:
             frontier._rng.bit_generator.state = dict(state, state={k: int(v) for k, v in state["state"].items()})
-        frontier.reload(set())
+        from db.crawl_state import load_members
+
+        frontier.extend(load_members(engine, run_id))
         return frontier
 
     def pick(self) -> str | None:
@@ -89,12 +91,17 @@ class SharedFrontier(RandomFrontier):
                 self._add(Member(**row))
 
     def reload(self, held: set[str]) -> None:
-        """Rebuilds the mirror from the catalog; members other workers hold are not drawn."""
-        from db.crawl_state import load_members
+        """Draws again from every member still open in the catalog (a claim dropped here may have died), but those held."""
+        from db.crawl_shared import open_members
 
-        self._members, self._pool = {}, []
-        self.extend(load_members(self.engine, self.run_id))
-        self._pool = [v for v in self._pool if v not in held]
+        self.refresh()
+        still_open = open_members(self.engine, self.run_id, self.max_depth)
+        for vid, m in self._members.items():
+            # expanded elsewhere, or (a claim lost here, its new holder gone) open again
+            if (self.max_depth is None or m.depth < self.max_depth) and m.expanded == (vid in still_open):
+                self._members[vid] = Member(m.video_id, m.seq, m.depth, m.parent_id, expanded=vid not in still_open)
+        # the mirror's members are in seq order: the pool stays in join order, as a single crawl's
+        self._pool = [v for v in self._members if v in still_open and v not in held]
 
     def reconcile(self, tentative: Iterable[Member], rows: Iterable[Mapping[str, Any]]) -> None:
         """Replaces the members a step admitted in the mirror alone by what the catalog admitted."""

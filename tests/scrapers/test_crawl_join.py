@@ -91,13 +91,9 @@ def test_one_worker_on_postgres_is_the_single_crawl_draw_for_draw(pg_url):
     engine.dispose()
 
 
-def test_two_workers_exhaust_a_crawl_to_the_graph_one_worker_finds(pg_url):
-    alone = MemorySink()
-    Crawler(FakeSource(n=120), RandomFrontier(EXHAUSTIVE.random_seed), alone, EXHAUSTIVE, POLITE).run()
-    assert alone.status == "finished" and alone.stop_reason == "exhausted"
-    engines = [create_catalog_engine(pg_url) for _ in range(2)]
-    record = start_run(engines[0], "fake", None, EXHAUSTIVE, {})
-    sources = [FakeSource(n=120, delay=0.003), FakeSource(n=120, delay=0.003)]
+def two_workers(engines, params: CrawlParams, sources) -> tuple[int, list]:
+    """Two workers in threads of this process (each its own engine and source): one starts the run, one joins it."""
+    record = start_run(engines[0], "fake", None, params, {})
     results: dict[int, object] = {}
 
     def work(n: int) -> None:
@@ -110,7 +106,18 @@ def test_two_workers_exhaust_a_crawl_to_the_graph_one_worker_finds(pg_url):
         thread.start()
     for thread in threads:
         thread.join(timeout=300)
-    assert [(r.status, r.stop_reason) for r in results.values()] == [("finished", "exhausted")] * 2
+    return record.id, [(r.status, r.stop_reason) for r in results.values()]
+
+
+def test_two_workers_exhaust_a_crawl_to_the_graph_one_worker_finds(pg_url):
+    alone = MemorySink()
+    Crawler(FakeSource(n=120), RandomFrontier(EXHAUSTIVE.random_seed), alone, EXHAUSTIVE, POLITE).run()
+    assert alone.status == "finished" and alone.stop_reason == "exhausted"
+    engines = [create_catalog_engine(pg_url) for _ in range(2)]
+    sources = [FakeSource(n=120, delay=0.003), FakeSource(n=120, delay=0.003)]
+    run_id, ends = two_workers(engines, EXHAUSTIVE, sources)
+    assert ends == [("finished", "exhausted")] * 2
+    record = load_run(engines[0], run_id)
     stored = run_graph(engines[0], record.id)
     assert stored.videos == {m.video_id for m in alone.members}, "a video lost or one too many"
     assert stored.edges == {(e.parent_id, e.child_id) for e in alone.edges}
@@ -119,6 +126,20 @@ def test_two_workers_exhaust_a_crawl_to_the_graph_one_worker_finds(pg_url):
     related = [sum(1 for c in s.calls if c.startswith("related:")) for s in sources]
     assert all(related), f"a worker expanded nothing: {related}"
     assert load_run(engines[0], record.id).stats["requests"] == sum(s.stats.requests for s in sources)
+    for engine in engines:
+        engine.dispose()
+
+
+def test_two_workers_stop_at_max_depth_with_everything_above_it_expanded(pg_url):
+    engines = [create_catalog_engine(pg_url) for _ in range(2)]
+    params = CrawlParams(seed=6, fanout=3, max_videos=10_000, max_depth=2, random_seed=2)
+    run_id, ends = two_workers(engines, params, [FakeSource(delay=0.003), FakeSource(delay=0.003)])
+    assert ends == [("finished", "max_depth")] * 2
+    whole = check_run_is_whole(engines[0], run_id)
+    t = CrawlItem.__table__
+    with engines[0].connect() as conn:
+        depths = dict(conn.execute(sa.select(t.c.video_id, t.c.depth).where(t.c.run_id == run_id)).all())
+    assert max(depths.values()) == 2 and whole["expanded"] == {v for v, d in depths.items() if d < 2}
     for engine in engines:
         engine.dispose()
 
