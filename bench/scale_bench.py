@@ -8,9 +8,12 @@ Each figure stands beside the local engine's on the same files in the same run:
 - probe: 400 files (hard links to 16 real clips), 1 and 2 workers;
 - download: 100 sandbox videos with 100 ms to first byte, 2 and 4 workers;
 - extract: 400 distinct small clips through a random VideoMAE (64 px, 8 frames), 1 and 2 workers
-  (locally: the model in this process, decoding on threads; on Ray: one batch per task).
+  (locally: the model in this process, decoding on threads; on Ray: one batch per task);
+- on one Postgres catalog (``bench.scale_postgres``): a crawl with 1 against 3 joined workers at a
+  rate limit per session, and downloads by one against two ``curate download`` processes.
 
-Run:  .venv/bin/python -m bench scale
+Run:  .venv/bin/python -m bench scale   (SCALE_BENCH_PARTS=postgres for the Postgres rows alone;
+      the parts: overhead, probe, download, extract, postgres)
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ N_PROBE = int(os.environ.get("SCALE_BENCH_PROBE", "400"))
 N_DOWNLOAD = int(os.environ.get("SCALE_BENCH_DOWNLOAD", "100"))
 N_EXTRACT = int(os.environ.get("SCALE_BENCH_EXTRACT", "400"))
 N_SHARDS = 200
+PARTS = set(os.environ.get("SCALE_BENCH_PARTS", "overhead,probe,download,extract,postgres").split(","))
 TTFB = 0.1
 CLIPS = Path(tempfile.gettempdir()) / "viralcurate-bench-scale-clips-v1"
 
@@ -179,20 +183,27 @@ def main() -> int:
     """Starts the cluster, measures, prints the table, stops the cluster."""
     from core.ray_local import start_cluster
 
-    os.environ["RAY_AUTH_MODE"] = "disabled"
-    cluster = start_cluster(num_cpus=4)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            rows = overhead(cluster.address)
-            rows += probe(cluster.address, Path(tmp))
-            rows += download(cluster.address, Path(tmp))
-            rows += extract(cluster.address, Path(tmp))
-    finally:
-        import ray
+    from bench.scale_postgres import crawl_rows, download_rows, postgres
 
-        ray.shutdown()
-        cluster.stop()
-    print(f"\nmachine: {len(os.sched_getaffinity(0))} CPUs; Ray head on loopback with 4 CPUs\n")
+    os.environ["RAY_AUTH_MODE"] = "disabled"
+    rows: list[tuple[str, str, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        if PARTS & {"overhead", "probe", "download", "extract"}:
+            cluster = start_cluster(num_cpus=4)
+            try:
+                for name, part in (("overhead", overhead), ("probe", probe), ("download", download), ("extract", extract)):
+                    if name in PARTS:
+                        rows += part(cluster.address) if name == "overhead" else part(cluster.address, Path(tmp))
+            finally:
+                import ray
+
+                ray.shutdown()
+                cluster.stop()
+        if "postgres" in PARTS:
+            with postgres() as new_database:
+                rows += crawl_rows(new_database, Path(tmp))
+                rows += download_rows(new_database, Path(tmp))
+    print(f"\nmachine: {len(os.sched_getaffinity(0))} CPUs, load average {os.getloadavg()[0]:.1f}; Ray head on loopback with 4 CPUs\n")
     print("| work | engine | figure |\n|---|---|---|")
     for work, engine, figure in rows:
         print(f"| {work} | {engine} | {figure} |")

@@ -124,10 +124,13 @@ class CatalogClaims:
         )
         return list(conn.execute(stmt).scalars())
 
-    def finish(self, results: Mapping[str, str | None]) -> None:
-        """Records claimed units as done (``None``) or failed (the reason), and lets go of them."""
+    def finish(self, results: Mapping[str, str | None], conn: sa.Connection | None = None) -> int:
+        """Records claimed units as done (``None``) or failed (the reason), and lets go of them.
+
+        Inside ``conn`` (a transaction that stores the units' results with their end); returns how
+        many of the claims were still this worker's — fewer means another worker took one over."""
         if not results:
-            return
+            return 0
         table = WorkClaim.__table__
         now = utcnow()
         params = [{"b_key": k, "b_error": e} for k, e in results.items()]
@@ -136,8 +139,10 @@ class CatalogClaims:
             .where(table.c.stage == self.stage, table.c.key == sa.bindparam("b_key"), table.c.claimed_by == self.worker)
             .values(error=sa.bindparam("b_error", type_=sa.String), finished_at=now, claimed_by=None)
         )
-        with self.engine.begin() as conn:
-            conn.execute(stmt, params)
+        if conn is not None:
+            return int(conn.execute(stmt, params).rowcount or 0)
+        with self.engine.begin() as own:
+            return int(own.execute(stmt, params).rowcount or 0)
 
     def forget_done(self, keys: Sequence[str]) -> int:
         """Forgets that ``keys`` were done (their results are not where this worker looks: a deleted cache)."""
@@ -170,18 +175,20 @@ class CatalogClaims:
                 out.update(dict(conn.execute(query).all()))
         return out
 
-    def held_elsewhere(self, keys: Sequence[str]) -> set[str]:
-        """Those of ``keys`` another worker holds right now (claimed, unfinished, not abandoned)."""
+    def held_elsewhere(self, keys: Sequence[str] | None = None) -> set[str]:
+        """Those of ``keys`` (all of the stage's when None) another worker holds now (unfinished, not abandoned)."""
         table = WorkClaim.__table__
         now = utcnow()
         out: set[str] = set()
         with self.engine.connect() as conn:
             dead = dead_claimants(self._claimants(conn))
+            held = sa.and_(
+                table.c.stage == self.stage, table.c.finished_at.is_(None),
+                table.c.claimed_by.is_not(None), table.c.claimed_by != self.worker,
+                table.c.claimed_at >= now - LEASE, table.c.claimed_by.not_in(dead),
+            )
+            if keys is None:
+                return set(conn.execute(sa.select(table.c.key).where(held)).scalars())
             for chunk in batched(list(keys), _CHUNK):
-                query = sa.select(table.c.key).where(
-                    table.c.stage == self.stage, table.c.key.in_(chunk), table.c.finished_at.is_(None),
-                    table.c.claimed_by.is_not(None), table.c.claimed_by != self.worker,
-                    table.c.claimed_at >= now - LEASE, table.c.claimed_by.not_in(dead),
-                )
-                out.update(conn.execute(query).scalars())
+                out.update(conn.execute(sa.select(table.c.key).where(held, table.c.key.in_(chunk))).scalars())
         return out

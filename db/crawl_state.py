@@ -82,12 +82,13 @@ def load_run(engine: Engine, run: int | str) -> RunRecord:
     )
 
 
-def load_members(engine: Engine, run_id: int) -> list[dict[str, Any]]:
-    """The run's members in join order: video_id, seq, depth, parent_id, expanded."""
+def load_members(engine: Engine, run_id: int, from_seq: int = 0) -> list[dict[str, Any]]:
+    """The run's members in join order (those from ``from_seq`` on): video_id, seq, depth, parent_id, expanded."""
     t = CrawlItem.__table__
     query = sa.select(t.c.video_id, t.c.seq, t.c.depth, t.c.parent_id, t.c.expanded_at.is_not(None).label("expanded"))
+    query = query.where(t.c.run_id == run_id, t.c.seq >= from_seq).order_by(t.c.seq)
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(query.where(t.c.run_id == run_id).order_by(t.c.seq)).mappings()]
+        return [dict(r) for r in conn.execute(query).mappings()]
 
 
 def commit_steps(

@@ -254,7 +254,7 @@ class Crawler:
         members = [i for i in taken if i.video.id in self.frontier]
         edges = [EdgeRecord(vid, i.video.id, self.frontier.depth(i.video.id)) for i in members]
         self.stats.expanded += 1
-        self._commit(Step(items=members, joined=joined, edges=edges, expanded=vid))
+        self._commit(Step(items=members, joined=joined, edges=edges, expanded=vid, taken=taken))
 
     def _related_confirmed(self, vid: str) -> list[ParsedItem]:
         """The related videos; a private or missing video is asked once more before it is skipped for good."""

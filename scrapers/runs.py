@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -42,11 +43,33 @@ def open_run(engine: Engine, run: int | str, given: Mapping[str, Any]) -> RunRec
     if record.status not in RESUMABLE:
         raise ResumeError(f"crawl run {record.id} is {record.status} ({record.stop_reason}); nothing to resume")
     _refuse_live_owner(record)
+    _same_params(record, given, "resume")
+    return record
+
+
+def open_join(engine: Engine, run: int | str, given: Mapping[str, Any]) -> RunRecord:
+    """A running crawl another worker may join: a Postgres catalog, a crawl run, running, ``given`` params matching."""
+    from db.crawl_shared import is_shared
+    from db.crawl_state import load_run
+
+    if not is_shared(engine):
+        raise ResumeError(f"--join needs a Postgres catalog (workers share a run through its row locks); this catalog is {engine.dialect.name}")
+    record = load_run(engine, run)
+    if "crawl" not in record.params:
+        raise ResumeError(f"run {record.id} is not a crawl; --join adds a worker to a running crawl")
+    if record.status == "finished":
+        raise ResumeError(f"crawl run {record.id} is finished ({record.stop_reason}); nothing to join")
+    if record.status != "running":
+        raise ResumeError(f"crawl run {record.id} is {record.status}, not running: resume it with curate crawl --resume {record.id}, then join it")
+    _same_params(record, given, "join")
+    return record
+
+
+def _same_params(record: RunRecord, given: Mapping[str, Any], verb: str) -> None:
     stored = record.params.get("crawl", {})
     for name, value in given.items():
         if value is not None and stored.get(name) != value:
-            raise ResumeError(f"crawl run {record.id} was started with {name}={stored.get(name)!r}, not {value!r}; drop the option to resume it")
-    return record
+            raise ResumeError(f"crawl run {record.id} was started with {name}={stored.get(name)!r}, not {value!r}; drop the option to {verb} it")
 
 
 def start_query_run(engine: Engine, base_url: str | None, params: Mapping[str, Any], state: Mapping[str, Any]) -> int:
@@ -75,7 +98,7 @@ def _refuse_live_owner(record: RunRecord) -> None:
         return
     pid = owner.get("pid")
     if isinstance(pid, int) and pid != os.getpid() and _alive(pid):
-        raise ResumeError(f"crawl run {record.id} is still running in process {pid}; stop it before resuming")
+        raise ResumeError(f"crawl run {record.id} is still running in process {pid}; stop it before resuming (or add a worker: --join {record.id})")
 
 
 def _alive(pid: int) -> bool:
@@ -98,13 +121,19 @@ def crawl_run(
     redact: Callable[[str], str] = str,
     stop_requested: Callable[[], bool] = lambda: False,
     observed_at: Callable[[], Any] | None = None,
+    join: bool = False,
 ) -> CrawlResult:
-    """Runs (or resumes) a catalog-held crawl from its last committed step until it stops.
+    """Runs (or resumes, or with ``join`` adds a worker to) a catalog-held crawl from its last committed step until it stops.
 
-    ``observed_at`` gives the time observations are stamped with (default: this machine's clock)."""
+    ``observed_at`` gives the time observations are stamped with (default: this machine's clock).
+    On Postgres every worker shares the run through the catalog (``scrapers.crawl_shared``)."""
+    from db.crawl_shared import is_shared
     from db.crawl_state import load_members, mark_running, owner
 
     params = CrawlParams(**record.params["crawl"])
+    options = {"time_budget": time_budget, "on_step": on_step, "redact": redact, "stop_requested": stop_requested}
+    if is_shared(engine):
+        return _shared_crawler(engine, record, source, params, politeness, observed_at, join, options).run()
     members = [Member(**row) for row in load_members(engine, record.id)]
     frontier = RandomFrontier.restore(members, record.state.get("rng"), params.random_seed, params.max_depth)
     mark_running(engine, record.id, {**record.state, "owner": owner()})
@@ -116,9 +145,29 @@ def crawl_run(
         politeness,
         progress_from_state(record.state),
         CrawlStats.from_dict(record.stats),
-        time_budget=time_budget,
-        on_step=on_step,
-        redact=redact,
-        stop_requested=stop_requested,
+        **options,
     )
     return crawler.run()
+
+
+def _shared_crawler(engine, record, source, params, politeness, observed_at, join, options) -> Crawler:
+    """A worker of a run shared through a Postgres catalog: the run's own generator, or a fresh one for a joiner."""
+    from db.claims import CatalogClaims, worker_name
+    from db.crawl_shared import claim_stage
+    from db.crawl_state import mark_running, owner
+    from db.types import utcnow
+    from scrapers.crawl_shared import SharedCrawler, SharedFrontier, SharedSink
+
+    claims = CatalogClaims(engine, claim_stage(record.id), worker_name(), utcnow())
+    state = None if join else record.state.get("rng")
+    draws = random.SystemRandom().randrange(2**31) if join else params.random_seed
+    frontier = SharedFrontier.open(engine, record.id, state, draws, params.max_depth, claims)
+    stats = CrawlStats() if join else CrawlStats.from_dict(record.stats)
+    if not join:
+        mark_running(engine, record.id, {**record.state, "owner": owner()})
+    sink = SharedSink(
+        engine, record.id, frontier, params.max_videos, baseline=stats.as_dict(), joining=join,
+        observed_at=observed_at, extra_state={"owner": owner()},
+    )
+    progress = progress_from_state(record.state)
+    return SharedCrawler(source, frontier, sink, params, politeness, progress, stats, joining=join, **options)

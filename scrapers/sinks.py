@@ -42,6 +42,8 @@ class Step:
     expanded: str | None = None
     #: why the expanded member gave nothing (private, not found …)
     skip_reason: str | None = None
+    #: every related video the expansion took, members or not (a sink that admits members itself needs them)
+    taken: list[ParsedItem] | None = None
     state: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
 

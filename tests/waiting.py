@@ -48,3 +48,17 @@ def wait_for_writes(folder: Path, predicate: Callable[[], Any], timeout: float, 
             raise AssertionError(f"the writer exited before {what}")
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+def wait_on_site(site: Any, predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Returns ``predicate()``'s first truthy value, re-checked each time the sandbox ``site`` answers a
+    request or closes a connection: how a test sees a crawl, which talks to the site, reach a point."""
+    seen: list[Any] = [None]
+
+    def check() -> Any:
+        seen[0] = predicate()
+        return seen[0]
+
+    if not site.wait_for(check, timeout):
+        raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+    return seen[0]

@@ -107,6 +107,7 @@ def crawl(
     proxy: str | None = typer.Option(None, "--proxy", help="Proxy URL (http://user:pass@host:port). Env: CURATE_PROXY. Stored without credentials."),
     ca_cert: str | None = typer.Option(None, "--ca-cert", help="PEM file of CAs to trust besides the system's (a TLS-intercepting proxy). Env: CURATE_CA_CERT."),
     resume: str | None = typer.Option(None, "--resume", help="Continue run RUN_ID (or 'latest') from its last committed step."),
+    join: str | None = typer.Option(None, "--join", help="Add this process as another worker of running crawl RUN_ID, with its own session, proxy and rate (Postgres catalog)."),
     source: str | None = typer.Option(None, "--source", help=f"Backend: {', '.join(SOURCES)}. Default: tiktokapi."),
     base_url: str | None = typer.Option(None, "--base-url", help="Crawl this site instead of https://www.tiktok.com (e.g. the sandbox)."),
     timeout: float | None = typer.Option(None, "--timeout", min=1, help="Seconds one request may take. Default: 30."),
@@ -121,9 +122,13 @@ def crawl(
     --fanout related videos and adds the new ones one level deeper, with an edge.
     Every step is committed with the random generator's state: after a crash,
     a block or Ctrl-C, --resume continues exactly where the run stopped.
+    On a Postgres catalog, --join RUN_ID adds a worker to a running crawl
+    (another process or machine): each expansion is claimed once (docs/scale.md).
     Secrets come from the environment: CURATE_MS_TOKEN, CURATE_COOKIES, CURATE_PROXY.
 
     Example:  curate crawl --seed 25 --fanout 5 --max-videos 200 --base-url http://127.0.0.1:8765 --source playwright
+
+    Example:  curate crawl --join 7 --source ytdlp --proxy http://user:pass@proxy2:8080 --rate 0.5
     """
     from scrapers.politeness import Politeness
     from scrapers.runs import crawl_run, start_run
@@ -131,7 +136,7 @@ def crawl(
     context: Context = ctx.obj
     given = {"seed": seed, "fanout": fanout, "max_videos": max_videos, "max_depth": max_depth, "random_seed": random_seed}
     secrets = source_secrets(context, proxy, ca_cert)
-    plan = _plan(context, resume, given, source, base_url, rate, timeout, secrets)
+    plan = _plan(context, resume, given, source, base_url, rate, timeout, secrets, join)
     politeness = Politeness(
         rate=plan.options["rate"], timeout=plan.options["timeout"],
         attempts=int(_option(context, "attempts", None)), backoff=float(_option(context, "backoff", None)),
@@ -153,7 +158,7 @@ def crawl(
         with source_client as src:
             record = plan.record or start_run(context.engine, plan.source, plan.base_url, plan.params, plan.options)
             with CrawlView(record, quiet=as_json) as view, GracefulStop() as stop:
-                result = crawl_run(context.engine, record, src, politeness, budget, view.update, secrets.redact, stop.requested, stamp)
+                result = crawl_run(context.engine, record, src, politeness, budget, view.update, secrets.redact, stop.requested, stamp, plan.join)
     finally:
         if har is not None:
             # a blocked or failed session is what a recording is for: written however the crawl ended
@@ -208,9 +213,11 @@ class _Plan:
     options: dict[str, Any]
     params: Any = None
     record: Any = None
+    #: another worker of a running run (``--join``)
+    join: bool = False
 
 
-def _plan(context: Context, resume, given, source, base_url, rate, timeout, secrets) -> _Plan:
+def _plan(context: Context, resume, given, source, base_url, rate, timeout, secrets, join=None) -> _Plan:
     from scrapers.crawl import CrawlParams
     from scrapers.runs import ResumeError, open_run
     from scrapers.source import redact_proxy
@@ -219,6 +226,8 @@ def _plan(context: Context, resume, given, source, base_url, rate, timeout, secr
     name = _option(context, "source", source)
     if name not in SOURCES:
         raise ConfigError(f"--source {name!r}: choose one of {', '.join(SOURCES)}")
+    if join:
+        return _join_plan(context, join, resume, given, name, base_url, base, rate, timeout, secrets)
     if resume:
         record = open_run(context.engine, resume, {k: v for k, v in given.items() if v is not None})
         if base_url is not None and base != record.base_url:
@@ -236,6 +245,25 @@ def _plan(context: Context, resume, given, source, base_url, rate, timeout, secr
         "proxy": redact_proxy(secrets.proxy),
     }
     return _Plan(name, base, options, params=CrawlParams(**values))
+
+
+def _join_plan(context: Context, join, resume, given, name, base_url, base, rate, timeout, secrets) -> _Plan:
+    """Another worker of a running crawl: the run's parameters and site; this worker's own backend, rate and proxy."""
+    from scrapers.runs import ResumeError, open_join
+    from scrapers.source import redact_proxy
+
+    if resume:
+        raise ConfigError("--join and --resume: give one (--join adds a worker to a running crawl, --resume restarts a stopped one)")
+    record = open_join(context.engine, join, {k: v for k, v in given.items() if v is not None})
+    if base_url is not None and base != record.base_url:
+        raise ResumeError(f"crawl run {record.id} crawls {record.base_url or 'the real site'}, not {base or 'the real site'}")
+    chosen_rate = _option(context, "rate", rate)
+    options = {
+        "rate": float(chosen_rate if chosen_rate is not None else default_rate(record.base_url)),
+        "timeout": float(_option(context, "timeout", timeout)),
+        "proxy": redact_proxy(secrets.proxy),
+    }
+    return _Plan(name, record.base_url, options, record=record, join=True)
 
 
 def _report(context: Context, run_id: int, result, source: str, as_json: bool) -> None:

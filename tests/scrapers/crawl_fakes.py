@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass, field
 
 from core.records import AuthorRecord, MetricRecord, ParsedItem, VideoRecord
@@ -39,10 +40,20 @@ class FakeSource:
     #: after this many requests every answer is statusCode 10204 (an IP block)
     ipblock_after: int | None = None
     endless_related: bool = False
+    #: set by this source's first related call; a source given it as ``related_after`` waits for it there,
+    #: so that two workers in one test surely both expand (an event, not a delay)
+    related_started: threading.Event | None = None
+    related_after: threading.Event | None = None
     name: str = "fake"
     stats: SourceStats = field(default_factory=SourceStats)
     attempts: dict[str, int] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+
+    def _take_turn(self) -> None:
+        if self.related_started is not None:
+            self.related_started.set()
+        if self.related_after is not None and not self.related_after.wait(120):
+            raise AssertionError("the other worker never expanded")
 
     def ids(self) -> list[str]:
         return [str(10_000 + i) for i in range(self.n)]
@@ -54,6 +65,8 @@ class FakeSource:
         return None
 
     def _request(self, key: str) -> None:
+        if key.startswith("related:"):
+            self._take_turn()
         self.stats.requests += 1
         self.calls.append(key)
         if self.block_after is not None and self.stats.requests > self.block_after:
