@@ -18,7 +18,7 @@ protocol for what the API can answer — one video by id (``curate refresh``).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -292,14 +292,21 @@ def id_window(video_id: str) -> tuple[str, str]:
     return day.strftime("%Y%m%d"), (day + timedelta(days=1)).strftime("%Y%m%d")
 
 
+#: a creator's videos are asked RECENT_DAYS days at a time (the API's longest window), LOOKBACK_WINDOWS windows back
+RECENT_DAYS = 30
+LOOKBACK_WINDOWS = 12
+
+
 class ResearchApiSource:
-    """The client behind the ``Source`` protocol: one video by id; no feed, related lists or authors."""
+    """The client behind the ``Source`` protocol: one video by id, authors, a creator's recent videos; no feed or
+    related lists."""
 
     name = "research_api"
 
     def __init__(self, client: ResearchApiClient) -> None:
         self.client = client
         self.stats = client.stats
+        self._accounts: dict[str, AuthorRecord] = {}
 
     def __enter__(self) -> ResearchApiSource:
         self.client.__enter__()
@@ -327,6 +334,28 @@ class ResearchApiSource:
         """The Research API has no related lists."""
         raise SourceError("the Research API has no related videos: use curate query", reason="unsupported")
 
+    def author_videos(self, handle: str, count: int, cursor: str | int | None = None) -> Page:
+        """One page of the creator's videos (a ``username`` query), newest windows first: RECENT_DAYS days at a time,
+        back LOOKBACK_WINDOWS windows. The account is asked first (``/user/info/``), since an empty query cannot tell
+        a creator who posted nothing lately from one who does not exist or is private (the API's 404 says either)."""
+        account = self._accounts.get(handle)
+        if account is None:
+            try:
+                account = self._accounts[handle] = self.author(handle)
+            except NotFound as exc:
+                raise NotFound(str(exc), reason="not_found_or_private") from None
+        window, at, search_id = _split_cursor(cursor)
+        end = self.client.server_time + timedelta(days=1 - window * RECENT_DAYS)
+        query = {"and": [{"operation": "EQ", "field_name": "username", "field_values": [handle]}]}
+        page = self.client.query_videos(query, (end - timedelta(days=RECENT_DAYS)).strftime("%Y%m%d"), end.strftime("%Y%m%d"),
+                                        max_count=min(count, MAX_COUNT), cursor=at, search_id=search_id)
+        items = [replace(i, author=account) if i.author is None or i.author.id == account.id else i for i in page.items]
+        if page.has_more:
+            following: str | None = f"{window}|{page.cursor}|{page.search_id or ''}"
+        else:
+            following = f"{window + 1}||" if window + 1 < LOOKBACK_WINDOWS else None
+        return Page(items=items, has_more=following is not None, cursor=following, skipped=page.skipped, author=account)
+
     def author(self, handle: str) -> AuthorRecord:
         """A creator's counts from ``/v2/research/user/info/``, keyed ``@handle``."""
         from scrapers.payloads.access import count
@@ -339,6 +368,14 @@ class ResearchApiSource:
                             hearts=count(info.get("likes_count"), "likes_count"),
                             video_count=count(info.get("video_count"), "video_count"),
                             verified=info.get("is_verified") if isinstance(info.get("is_verified"), bool) else None)
+
+
+def _split_cursor(cursor: str | int | None) -> tuple[int, int | None, str | None]:
+    """``"window|cursor|search_id"`` (a creator list's Page cursor) → the window's number and its paging values."""
+    if cursor is None:
+        return 0, None, None
+    window, at, search_id = (str(cursor).split("|") + ["", ""])[:3]
+    return int(window), int(at) if at else None, search_id or None
 
 
 __all__ = ["InternalError", "InvalidParams", "QuotaExhausted", "ResearchApiClient", "ResearchApiSource",
