@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 
@@ -140,6 +141,7 @@ class ResearchApiClient:
         self._token: str | None = None
         self._token_until = 0.0
         self._client: Any = None
+        self._urls: dict[tuple[str, tuple[str, ...]], str] = {}
         #: the API's time at its last answer (its Date header), else this machine's
         self.server_time = datetime.now(UTC)
 
@@ -213,8 +215,7 @@ class ResearchApiClient:
         self.stats.requests += 1
         self.data_requests += 1
         try:
-            response = self._client.post(f"{self.base}{path}", params={"fields": ",".join(fields)},
-                                         content=orjson.dumps(body), headers=headers)
+            response = self._client.post(self._url(path, fields), content=orjson.dumps(body), headers=headers)
         except httpx.HTTPError as exc:
             raise transport_error(self.credentials.redact(str(exc) or type(exc).__name__), what) from None
         self._note_time(response.headers.get("date"))
@@ -224,6 +225,13 @@ class ResearchApiClient:
             if response.status_code >= 500:
                 raise InternalError(f"{what}: HTTP {response.status_code}", reason=f"http_{response.status_code}") from None
             raise TransientError(f"{what}: the answer is not JSON (HTTP {response.status_code})", reason="malformed_json") from None
+
+    def _url(self, path: str, fields: tuple[str, ...]) -> str:
+        """The endpoint's URL with its ``fields``, built once per endpoint, not merged by httpx on every request."""
+        key = (path, fields)
+        if key not in self._urls:
+            self._urls[key] = f"{self.base}{path}?{urlencode({'fields': ','.join(fields)})}"
+        return self._urls[key]
 
     def _data(self, status: int, payload: Any, what: str) -> dict[str, Any]:
         error = payload.get("error") if isinstance(payload, dict) and isinstance(payload.get("error"), dict) else {}
