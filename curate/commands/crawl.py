@@ -135,8 +135,9 @@ def crawl(
     from curate.commands.creators import CreatorOptions, crawl_creators, wants_creators
 
     if wants_creators(context, users, resume):
+        foryou = {"--seed": seed, "--fanout": fanout, "--max-depth": max_depth, "--random-seed": random_seed, "--record-har": record_har}
         return crawl_creators(context, CreatorOptions(users, resume, max_videos, source, base_url, rate, timeout, proxy, ca_cert,
-                                                      headed, time_budget, as_json))
+                                                      headed, time_budget, as_json, foryou))
     given = {"seed": seed, "fanout": fanout, "max_videos": max_videos, "max_depth": max_depth, "random_seed": random_seed}
     secrets = source_secrets(context, proxy, ca_cert)
     plan = _plan(context, resume, given, source, base_url, rate, timeout, secrets)

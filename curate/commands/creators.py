@@ -36,6 +36,8 @@ class CreatorOptions:
     headed: bool
     time_budget: str | None
     as_json: bool
+    #: the For-You crawl's own options as given (None: not given); refused here
+    foryou: dict[str, Any] | None = None
 
 
 def wants_creators(context: Context, users: Path | None, resume: str | None) -> bool:
@@ -55,6 +57,8 @@ def crawl_creators(context: Context, given: CreatorOptions) -> None:
     from scrapers.creators import creators_run
     from scrapers.politeness import Politeness
 
+    if refused := [name for name, value in (given.foryou or {}).items() if value is not None]:
+        raise ConfigError(f"{', '.join(refused)}: options of the For-You crawl, not of a creators run (--users)")
     secrets = source_secrets(context, given.proxy, given.ca_cert)
     plan = _plan(context, given, secrets)
     politeness = Politeness(rate=float(given.rate if given.rate is not None else plan.options["rate"]),

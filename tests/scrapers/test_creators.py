@@ -87,18 +87,24 @@ def test_each_backend_lists_the_creators_videos_and_records_missing_and_private_
     assert private not in followers and MISSING not in followers
 
 
-def test_a_creators_run_resumes_after_a_block_with_nothing_lost_or_repeated(sqlite_cli, sandbox_world, creators_file):
+def test_a_creators_run_resumes_after_a_block_with_nothing_lost_or_repeated(cli, sandbox_world, creators_file):
     from sandbox import serve
     from sandbox.faults import FaultPlan
 
     with serve(sandbox_world, faults="captcha:1.0") as site:
-        stopped = sqlite_cli("crawl", "--users", creators_file, "--source", "ytdlp", "--base-url", site.base_url, "--json", ok=False)
+        stopped = cli("crawl", "--users", creators_file, "--source", "ytdlp", "--base-url", site.base_url, "--json", ok=False)
         summary = json.loads(stopped.stdout)
         assert stopped.exit_code == 4 and summary["status"] == "blocked" and summary["creators_done"] == 0
         site.set_faults(FaultPlan())
         site.unblock()
-        resumed = json.loads(sqlite_cli("crawl", "--resume", str(summary["run_id"]), "--json").stdout)
+        resumed = json.loads(cli("crawl", "--resume", str(summary["run_id"]), "--json").stdout)
     assert (resumed["status"], resumed["run_id"], resumed["creators_done"]) == ("finished", summary["run_id"], 4)
+    engine = create_catalog_engine(cli.db_url)
+    try:
+        seqs = [m["seq"] for m in load_members(engine, summary["run_id"])]
+    finally:
+        engine.dispose()
+    assert seqs == list(range(resumed["videos"])) and resumed["videos"] > 0, "each video once, numbered without gaps"
     assert resumed["outcomes"] == {"listed": 2, "not_found": 1, "private_account": 1}
     assert resumed["bad_lines"] == summary["bad_lines"], "the file's bad lines stay with the run"
 
@@ -108,7 +114,8 @@ def test_bad_input_is_one_clean_line(sqlite_cli, tmp_path):
     empty.write_text("# nobody\nnot a handle\n")
     for args, message in ((["--users", tmp_path / "missing.txt"], "--users: no such file"),
                           (["--users", empty], "the file names no handle (1 bad line(s), e.g. line 2"),
-                          (["--users", empty, "--source", "carrier-pigeon"], "--source 'carrier-pigeon'")):
+                          (["--users", empty, "--source", "carrier-pigeon"], "--source 'carrier-pigeon'"),
+                          (["--users", empty, "--fanout", "3", "--seed", "2"], "--seed, --fanout: options of the For-You crawl")):
         result = sqlite_cli("crawl", *args, "--base-url", "http://127.0.0.1:9", ok=False)
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert result.exit_code in (1, 2) and len(lines) == 1 and message in lines[0], result.stderr
