@@ -128,12 +128,11 @@ def crawl(
 
     Example:  curate crawl --users creators.txt --max-videos 50 --source ytdlp --base-url http://127.0.0.1:8765
     """
+    from curate.commands.creators import CreatorOptions, crawl_creators, wants_creators
     from scrapers.politeness import Politeness
     from scrapers.runs import crawl_run, start_run
 
     context: Context = ctx.obj
-    from curate.commands.creators import CreatorOptions, crawl_creators, wants_creators
-
     if wants_creators(context, users, resume):
         foryou = {"--seed": seed, "--fanout": fanout, "--max-depth": max_depth, "--random-seed": random_seed, "--record-har": record_har}
         return crawl_creators(context, CreatorOptions(users, resume, max_videos, source, base_url, rate, timeout, proxy, ca_cert,
