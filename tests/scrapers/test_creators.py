@@ -166,3 +166,42 @@ def test_a_list_is_paged_to_its_limit_and_never_followed_round_a_repeating_page(
     assert [m["video_id"] for m in sink.steps[0].members] == source.ids[:min(limit, 70)]
     assert result.progress.outcomes["ghost"] == {"outcome": "not_found", "videos": 0, "detail": "author ghost: no such account"}
     assert source.calls == pages + 2, "the missing account is asked twice (confirmed) and then recorded"
+
+
+PROLIFIC = 40
+
+
+@pytest.fixture(scope="module")
+def prolific_site(tmp_path_factory):
+    """A world one of whose creators posted PROLIFIC public videos: a list of two pages (30 + 10)."""
+    from sandbox import World, serve
+
+    world = World.build(videos=300, seed=28, cache_dir=tmp_path_factory.mktemp("prolific-media"))
+    v, a = world.videos, world.authors
+    rows = v.index[v["visibility"] == "public"][:PROLIFIC]
+    v.loc[rows, ["author_row", "author_id", "handle"]] = [0, a.at[0, "author_id"], a.at[0, "handle"]]
+    with serve(world) as site:
+        yield world, site
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_long_list_is_read_past_its_first_page(backend, sqlite_cli, prolific_site, tmp_path, research_credentials):
+    world, site = prolific_site
+    handle = world.authors.at[0, "handle"]
+    (tmp_path / "one.txt").write_text(f"@{handle}\n")
+    summary = json.loads(sqlite_cli("crawl", "--users", tmp_path / "one.txt", "--max-videos", "35", "--source", backend,
+                                    "--base-url", site.base_url, "--json").stdout)
+    engine = create_catalog_engine(sqlite_cli.db_url)
+    try:
+        stored = [m["video_id"] for m in load_members(engine, summary["run_id"])]
+    finally:
+        engine.dispose()
+    listed = world.author_videos(0)
+    assert len(listed) >= PROLIFIC and summary["creators_by_handle"][handle]["outcome"] == "listed"
+    if backend == "research_api":
+        # a year of 30-day windows, newest first: the creator's videos of that year, in order
+        year = world.videos.set_index("video_id").loc[listed, "create_time"] >= world.clock.now() - 360 * 86_400
+        assert stored == [i for i, recent in zip(listed, year) if recent][:35]
+    else:
+        assert stored == listed[:35], "the first page (30) and five of the second"
