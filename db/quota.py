@@ -16,9 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from core.records import ParsedItem
+from core.records import AuthorRecord, ParsedItem
 from db.catalog import write_batch
-from db.models import ApiQuota, CrawlItem, CrawlRun
+from db.models import ApiQuota, Author, CrawlItem, CrawlRun, Video
 from db.types import utcnow
 from db.upsert import dialect_insert, insert_new
 
@@ -88,3 +88,26 @@ def commit_query_page(
             add_quota(conn, quota)
         t = CrawlRun.__table__
         conn.execute(sa.update(t).where(t.c.id == run_id).values(state=dict(state), stats=dict(stats)))
+
+
+def commit_authors(engine: Engine, records: Sequence[AuthorRecord], quota: QuotaDelta | None) -> None:
+    """Upserts accounts (their counts observed) with the quota spent asking for them, all or nothing."""
+    from db.catalog import _merge_authors, _upsert_authors
+
+    with engine.begin() as conn:
+        merged = list(_merge_authors(records).values())
+        if merged:
+            _upsert_authors(conn, merged, utcnow())
+        if quota is not None:
+            add_quota(conn, quota)
+
+
+def run_authors_without_counts(engine: Engine, run_id: int) -> list[str]:
+    """Handles of the accounts behind a run's videos whose follower count is not known yet, in handle order."""
+    items, videos, authors = CrawlItem.__table__, Video.__table__, Author.__table__
+    query = (sa.select(authors.c.handle).distinct()
+             .select_from(items.join(videos, videos.c.id == items.c.video_id).join(authors, authors.c.id == videos.c.author_id))
+             .where(items.c.run_id == run_id, authors.c.followers.is_(None), authors.c.handle.is_not(None))
+             .order_by(authors.c.handle))
+    with engine.connect() as conn:
+        return list(conn.execute(query).scalars())

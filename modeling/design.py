@@ -10,7 +10,7 @@ import pandas as pd
 
 from modeling.cache import FeatureCache, FeatureIndex
 from modeling.extractors import extractor_class
-from modeling.features import FeatureError, FeaturePlan, leaky_features, tabular_features, target_values
+from modeling.features import TARGETS, FeatureError, FeaturePlan, leaky_features, tabular_features, target_values
 from modeling.snapshot import Snapshot
 
 SPLITS = ("train", "val", "test")
@@ -44,6 +44,9 @@ def build_design(snapshot: Snapshot, plan: FeaturePlan, features_root: Path) -> 
     frame = snapshot.frame()
     frame["video_id"] = frame["video_id"].astype(str)
     target = target_values(frame, plan.target)
+    if target.isna().all() and plan.target not in TARGETS:
+        raise FeatureError(f"{snapshot.ref} has no {plan.target} value: no video was observed on both sides of its ages "
+                           "(curate refresh re-observes videos as they age; then create a new snapshot)")
     keep = target.notna() & frame["split"].isin(SPLITS)
     frame, target = frame[keep].reset_index(drop=True), target[keep].reset_index(drop=True)
     _check_splits(frame["split"], plan.target)

@@ -10,6 +10,7 @@ they are refused unless ``allow_leakage`` is set, and then every report says so.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -27,6 +28,16 @@ TARGETS = {
     "virality_corr": "regression",
     "er": "regression",
 }
+#: labels over time (labeling/trajectory.py; their ages and metrics are the snapshot's): ``viral_growth`` is binary,
+#: ``<metric>_at_<age>`` and ``growth_<metric>_<a>_<b>`` continuous; all made of engagement counts too
+_AGE = r"\d+(?:\.\d+)?[mhdw]"
+_METRIC = r"(?:plays|likes|comments|shares|saves)"
+TRAJECTORY_TARGETS = {
+    re.compile(r"^viral_growth$"): "classification",
+    re.compile(rf"^{_METRIC}_at_{_AGE}$"): "regression",
+    re.compile(rf"^growth_{_METRIC}_{_AGE}_{_AGE}$"): "regression",
+}
+TRAJECTORY_FORMS = "viral_growth, <metric>_at_<age> (plays_at_24h), growth_<metric>_<a>_<b> (growth_plays_24h_7d)"
 LABEL_INPUTS = ("plays", "likes", "comments", "shares", "saves")
 COUNTS = LABEL_INPUTS
 RATIOS = tuple(f"{c}_per_follower" for c in LABEL_INPUTS)
@@ -65,10 +76,18 @@ class FeaturePlan:
         return [*([TABULAR] if self.tabular else []), *self.leaky, *self.extractors, *([WORDS] if self.words else [])]
 
 
+def task_of(target: str) -> str | None:
+    """``classification`` or ``regression`` for a target the project computes (trajectory ones included), else None."""
+    if target in TARGETS:
+        return TARGETS[target]
+    return next((task for pattern, task in TRAJECTORY_TARGETS.items() if pattern.match(target)), None)
+
+
 def plan_features(target: str, requested: Iterable[str], extractor_names: Iterable[str], allow_leakage: bool = False) -> FeaturePlan:
     """Checks the target and the requested features; refuses leakage unless allowed."""
-    if target not in TARGETS:
-        raise FeatureError(f"unknown target {target!r} (have: {', '.join(TARGETS)})")
+    task = task_of(target)
+    if task is None:
+        raise FeatureError(f"unknown target {target!r} (have: {', '.join(TARGETS)}; over time: {TRAJECTORY_FORMS})")
     names = [n.strip() for n in requested if n.strip()]
     if not names:
         raise FeatureError("no features requested (e.g. --features tabular,r2plus1d)")
@@ -80,7 +99,7 @@ def plan_features(target: str, requested: Iterable[str], extractor_names: Iterab
         raise FeatureError(f"unknown feature(s) {', '.join(unknown)} (have: tabular, words, {', '.join(extractor_names)}; leaky: {', '.join(LEAKY_GROUPS)})")
     warnings = _leakage_verdict(target, leaky, allow_leakage)
     extractors = tuple(n for n in dict.fromkeys(names) if n in set(extractor_names))
-    return FeaturePlan(target, TARGETS[target], TABULAR in names, leaky, extractors, warnings, WORDS in names)
+    return FeaturePlan(target, task, TABULAR in names, leaky, extractors, warnings, WORDS in names)
 
 
 def _expand_leaky(names: list[str], target: str) -> tuple[str, ...]:
@@ -139,10 +158,15 @@ def leaky_features(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
 
 
 def target_values(frame: pd.DataFrame, target: str) -> pd.Series:
-    """The target column as floats (NaN where undefined, e.g. ER of an author with no followers)."""
+    """The target column as floats (NaN where undefined, e.g. ER of an author with no followers, or a video observed
+    on one side of an age only)."""
     if target not in frame:
-        raise FeatureError(f"the snapshot has no {target} column")
-    values = pd.to_numeric(frame[target], errors="coerce").astype(float)
+        available = [c for c in frame.columns if task_of(str(c)) is not None]
+        raise FeatureError(f"the snapshot has no {target} column; the targets it has: {', '.join(available) or 'none'}")
+    column = frame[target]
+    if column.dtype == object or str(column.dtype) == "boolean":
+        column = column.astype("Float64")  # a nullable flag (viral_growth): null stays NaN
+    values = pd.to_numeric(column, errors="coerce").astype(float)
     if target == "er" and "er_defined" in frame:
         values = values.where(frame["er_defined"].fillna(False).astype(bool))
     return values

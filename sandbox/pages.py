@@ -76,8 +76,9 @@ def video_universal(item_json: bytes | None, status: int, desc: str = "") -> str
     return text.replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
-def user_page(user_info: dict[str, Any] | None, status: int, ms_token: str) -> bytes:
-    """A profile: ``webapp.user-detail`` with ``userInfo``; the posts list is fetched after load."""
+def user_page(user_info: dict[str, Any] | None, status: int, ms_token: str, listed: bool = True) -> bytes:
+    """A profile: ``webapp.user-detail`` with ``userInfo``; the posts list is fetched after load (``listed``: not for
+    a private account, whose profile only says so)."""
     detail: dict[str, Any] = {"statusCode": status, "statusMsg": ""}
     if user_info is not None:
         detail["userInfo"] = user_info
@@ -86,7 +87,7 @@ def user_page(user_info: dict[str, Any] | None, status: int, ms_token: str) -> b
     title = f"{user.get('nickname', '')} (@{user.get('uniqueId', '')})" if user else "Couldn't find this account"
     return fill("user.html", {
         "MS_TOKEN": ms_token, "TITLE": html.escape(title), "SEC_UID": html.escape(user.get("secUid", "")),
-        "AVAILABLE": "true" if user_info else "false", "UNIVERSAL": script_json(universal),
+        "AVAILABLE": "true" if user_info and listed else "false", "UNIVERSAL": script_json(universal),
     })
 
 

@@ -187,6 +187,9 @@ class Routes:
 
     def user(self, request: Request, _: re.Match) -> Reply:
         """One account by ``uniqueId`` (else ``secUid``): ``{userInfo: {user, stats, statsV2}}``."""
+        private = self._private(request)
+        if private is not None:
+            return Reply(body=orjson.dumps({"userInfo": private, "statusCode": 0, "status_code": 0, "statusMsg": "", "status_msg": ""}))
         row = self._author(request)
         if row is None:
             return Reply(body=status_body(STATUS_NO_USER, userInfo={}))
@@ -194,7 +197,10 @@ class Routes:
                                         "statusMsg": "", "status_msg": ""}))
 
     def posts(self, request: Request, _: re.Match) -> Reply:
-        """An account's public videos, newest first, by ``secUid``, ``count`` (≤ 35) from ``cursor``."""
+        """An account's public videos, newest first, by ``secUid``, ``count`` (≤ 35) from ``cursor``; a private
+        account's list is a success without ``itemList`` (a client that reads it as "no videos" is wrong)."""
+        if self._private(request) is not None:
+            return Reply(body=status_body(0, hasMore=False, cursor="0"))
         row = self._author(request)
         if row is None:
             return Reply(body=status_body(STATUS_NO_USER))
@@ -203,6 +209,14 @@ class Routes:
         page = ids[start:start + _int(request.query, "count", 30, 1, 35)]
         end = start + len(page)
         return Reply(body=self.list_body([self.world.row(i) for i in page], end < len(ids), end))
+
+    def _private(self, request: Request) -> dict[str, Any] | None:
+        """The userInfo of the private account the request names, if it names one."""
+        for key in ("uniqueId", "secUid"):
+            value = request.query.get(key)
+            if value:
+                return self.world.private_accounts.get(value.lstrip("@"))
+        return None
 
     def _author(self, request: Request) -> int | None:
         for key in ("uniqueId", "secUid"):
@@ -256,6 +270,9 @@ class Routes:
     def user_page(self, request: Request, found: re.Match) -> Reply:
         """``/@handle``: the account in ``webapp.user-detail``; its posts fetched after load."""
         token = request.cookies.get("msToken") or self.new_token()
+        private = self.world.private_accounts.get(found.group(1))
+        if private is not None:
+            return Reply(body=pages.user_page(private, 0, token, listed=False), content_type=HTML)
         try:
             row = self.world.author_row(found.group(1))
         except KeyError:

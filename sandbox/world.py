@@ -54,6 +54,10 @@ class WorldSpec:
         return f"v{self.videos}-s{self.seed}-{self.preset}"
 
 
+#: private accounts a world has (see World.private_accounts)
+PRIVATE_ACCOUNTS = 3
+
+
 class World:
     """A built world: ``authors`` and ``videos`` tables, related lists, For-You order, media store."""
 
@@ -133,6 +137,20 @@ class World:
         """The public videos of one author, newest first (what their profile lists)."""
         mine = self.videos[(self.videos["author_row"] == author_row) & (self.videos["visibility"] == "public")]
         return mine.sort_values("create_time", ascending=False)["video_id"].tolist()
+
+    @cached_property
+    def private_accounts(self) -> dict[str, dict[str, Any]]:
+        """A few private accounts, by handle and by secUid: their profiles show counts (each mirrors an author's) and
+        list no video; they own none of the world's videos, so that nothing else of the world changes."""
+        builder = self.item_builder(PLACEHOLDER_BASE)
+        found: dict[str, dict[str, Any]] = {}
+        for row in range(min(PRIVATE_ACCOUNTS, len(self.authors))):
+            info = builder.user_info(row)
+            handle = f"private.{info['user']['uniqueId']}"[:24]
+            user = {**info["user"], "uniqueId": handle, "id": f"{info['user']['id']}0", "privateAccount": True,
+                    "secUid": f"{info['user']['secUid']}.private"}
+            found[handle] = found[user["secUid"]] = {**info, "user": user}
+        return found
 
     # ---- time --------------------------------------------------------------------------------
 

@@ -37,8 +37,11 @@ if TYPE_CHECKING:
 DEFAULT_SCHEDULE = "1h,24h,48h,7d,30d"
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$")
 _UNITS = {"m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
-#: observations written per transaction
-FLUSH_EVERY = 50
+#: observations written per transaction: at most this many, or this many seconds' worth (a kill redoes at most
+#: those; they are still due). A batch's statements cost the same for 50 rows as for 500 (0.4–0.65 ms a video
+#: at 50, 0.08 ms at 500, measured on SQLite), so batches are large.
+FLUSH_EVERY = 500
+FLUSH_S = 1.0
 #: times a withheld video is asked before the session itself is checked (as the crawl does)
 WITHHELD_ATTEMPTS = 3
 
@@ -117,6 +120,7 @@ class Refresher:
         self._retry = RetryPolicy(self.politeness, self._timed(sleep), stop_requested)
         self._observed: list[tuple[Any, datetime]] = []
         self._gone: list[tuple[str, str, datetime]] = []
+        self._since = clock()
 
     def _timed(self, sleep: Callable[[float], None]) -> Callable[[float], None]:
         def timed(seconds: float) -> None:
@@ -136,7 +140,7 @@ class Refresher:
                     status, reason = "interrupted", "interrupted by the user"
                     break
                 self._one(str(video_id), handle if isinstance(handle, str) else None)
-                if len(self._observed) + len(self._gone) >= FLUSH_EVERY:
+                if len(self._observed) + len(self._gone) >= FLUSH_EVERY or self._clock() - self._since >= FLUSH_S:
                     self._flush()
                 if self.on_video is not None:
                     self.on_video(self)
@@ -208,6 +212,7 @@ class Refresher:
     def _flush(self) -> None:
         from db.observations import store_refresh
 
+        self._since = self._clock()
         if not (self._observed or self._gone):
             return
         self.stats.observations += store_refresh(self.engine, self._observed, self._gone, f"refresh:{self.source_name}")

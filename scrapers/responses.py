@@ -9,6 +9,7 @@ is counted apart, so a benchmark can tell our own work from waiting on the site.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from core.errors import ParseError
@@ -16,7 +17,7 @@ from core.records import AuthorRecord, ParsedItem
 from scrapers.parse import load_json, parse_feed, parse_item, read_video_page
 from scrapers.answers import blocked, check_body, check_status, check_verify, looks_like_html, soft_blocked
 from scrapers.payloads.feeds import status_code
-from scrapers.source import NotFound, Page, SourceStats, TransientError, as_json_object
+from scrapers.source import NotFound, Page, Private, SourceStats, TransientError, as_json_object
 
 #: what marks a captcha laid over a page that still carries its data
 OVERLAY_MARK = 'id="captcha-verify-container"'
@@ -85,10 +86,15 @@ def item_from_detail(body: bytes | str | dict[str, Any] | None, what: str, stats
     return _parsed(struct, what, stats)
 
 
-def author_from_user_info(user_info: Any, what: str, stats: SourceStats) -> AuthorRecord:
-    """``userInfo`` (``{user, stats, statsV2}``) → an AuthorRecord, read by the item parser's author fields."""
+def author_from_user_info(user_info: Any, what: str, stats: SourceStats, public: bool = False) -> AuthorRecord:
+    """``userInfo`` (``{user, stats, statsV2}``) → an AuthorRecord, read by the item parser's author fields.
+
+    With ``public``, a private account (``user.privateAccount``) raises :class:`Private`: its videos cannot be listed,
+    and its empty list must not read as a creator with nothing posted."""
     if not isinstance(user_info, dict) or not isinstance(user_info.get("user"), dict):
         raise NotFound(f"{what}: no such account", reason="not_found")
+    if public and user_info["user"].get("privateAccount") is True:
+        raise Private(f"{what}: the account is private", reason="private_account")
     # an itemStruct carries the same ``author`` + ``authorStats`` objects; the parser knows them there
     shell = {"id": "0", "author": user_info["user"], "authorStats": user_info.get("stats"), "authorStatsV2": user_info.get("statsV2")}
     author = _parsed(shell, what, stats).author
@@ -97,21 +103,36 @@ def author_from_user_info(user_info: Any, what: str, stats: SourceStats) -> Auth
     return author
 
 
-def author_from_page(html_or_json: str | None, what: str, stats: SourceStats) -> AuthorRecord:
-    """A profile page's rehydration JSON (``webapp.user-detail``) → its account."""
+def author_from_page(html_or_json: str | None, what: str, stats: SourceStats, public: bool = False) -> AuthorRecord:
+    """A profile page's rehydration JSON (``webapp.user-detail``) → its account (``public``: see author_from_user_info)."""
     data = _json_object(html_or_json, what, stats)
     detail = ((data.get("__DEFAULT_SCOPE__") or {}).get("webapp.user-detail")) or {}
     check_status(status_code(detail.get("statusCode")), detail.get("statusMsg"), what)
-    return author_from_user_info(detail.get("userInfo"), what, stats)
+    return author_from_user_info(detail.get("userInfo"), what, stats, public)
 
 
-def author_from_detail(body: bytes | str | dict[str, Any] | None, what: str, stats: SourceStats) -> AuthorRecord:
-    """An ``/api/user/detail/`` answer (``{userInfo, statusCode}``) → its account."""
+def author_from_detail(body: bytes | str | dict[str, Any] | None, what: str, stats: SourceStats,
+                       public: bool = False) -> AuthorRecord:
+    """An ``/api/user/detail/`` answer (``{userInfo, statusCode}``) → its account (``public``: see author_from_user_info)."""
     data = _json_object(body, what, stats)
     _check_answer(data, what)
     if "userInfo" not in data:
         raise soft_blocked("soft_empty", what, "no userInfo")
-    return author_from_user_info(data.get("userInfo"), what, stats)
+    return author_from_user_info(data.get("userInfo"), what, stats, public)
+
+
+def posts_page(body: bytes | str | dict[str, Any] | None, author: AuthorRecord, what: str, stats: SourceStats) -> Page:
+    """An ``/api/post/item_list/`` answer → a Page whose items carry the creator's account (the freshest counts)."""
+    page = page_from_body(body, what, stats)
+    page.items = [_owned(item, author) for item in page.items]
+    page.author = author
+    return page
+
+
+def _owned(item: ParsedItem, author: AuthorRecord) -> ParsedItem:
+    if item.author is not None and item.author.id != author.id:
+        return item  # a repost or duet listed on the profile keeps its own author
+    return replace(item, author=author)
 
 
 def _check_answer(data: dict[str, Any], what: str) -> None:

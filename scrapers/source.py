@@ -1,8 +1,9 @@
 """The one interface every backend implements, and the exceptions that steer a crawl.
 
-A ``Source`` answers four questions about the platform — a page of the For-You
-feed, the related videos of a video, one video, one author — each with exactly
-one request, already parsed into records. It knows nothing of the crawl: the
+A ``Source`` answers five questions about the platform — a page of the For-You
+feed, the related videos of a video, one video, one author, a page of one
+author's videos — each with one request (a creator's first page may take two:
+the account, then its list), already parsed into records. It knows nothing of the crawl: the
 engine decides what to ask, retries, paces and stops. Backends raise the
 exceptions below, never their client library's own, so that the engine treats
 every backend alike.
@@ -174,6 +175,8 @@ class Page:
     cursor: str | int | None = None
     #: reasons of payload records the parser rejected, one entry per record
     skipped: list[str] = field(default_factory=list)
+    #: the account whose list this is (a creator's videos), as its profile or detail described it
+    author: AuthorRecord | None = None
 
 
 @dataclass
@@ -211,6 +214,13 @@ class Source(Protocol):
 
     def author(self, handle: str) -> AuthorRecord:
         """One account's record."""
+        ...
+
+    def author_videos(self, handle: str, count: int, cursor: str | int | None = None) -> Page:
+        """One page of the videos the creator's profile lists, newest first.
+
+        Raises NotFound for an account that does not exist and Private for a private one
+        (whose list the site answers empty): never an empty page for either."""
         ...
 
     def __enter__(self) -> Source: ...

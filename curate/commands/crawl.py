@@ -114,6 +114,7 @@ def crawl(
     headed: bool = typer.Option(False, "--headed", help="A visible browser (under Xvfb when there is no screen), for sites that refuse headless ones."),
     record_har: Path | None = typer.Option(None, "--record-har", help="Keep this session's traffic in a HAR file, tokens, cookies and proxy credentials scrubbed (replay it: curate sandbox serve --replay FILE)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object with the summary."),
+    users: Path | None = typer.Option(None, "--users", help="Instead: the recent videos of the creators listed in FILE (one handle a line, # comments); --max-videos is then per creator (default 30); --source research_api too."),
 ) -> None:
     """Crawl the For-You feed recursively into the catalog (the Viral Vision method).
 
@@ -129,11 +130,17 @@ def crawl(
     Example:  curate crawl --seed 25 --fanout 5 --max-videos 200 --base-url http://127.0.0.1:8765 --source playwright
 
     Example:  curate crawl --join 7 --source ytdlp --proxy http://user:pass@proxy2:8080 --rate 0.5
+    Example:  curate crawl --users creators.txt --max-videos 50 --source ytdlp --base-url http://127.0.0.1:8765
     """
+    from curate.commands.creators import CreatorOptions, crawl_creators, wants_creators
     from scrapers.politeness import Politeness
     from scrapers.runs import crawl_run, start_run
 
     context: Context = ctx.obj
+    if wants_creators(context, users, resume):
+        foryou = {"--seed": seed, "--fanout": fanout, "--max-depth": max_depth, "--random-seed": random_seed, "--record-har": record_har, "--join": join}
+        return crawl_creators(context, CreatorOptions(users, resume, max_videos, source, base_url, rate, timeout, proxy, ca_cert,
+                                                      headed, time_budget, as_json, foryou))
     given = {"seed": seed, "fanout": fanout, "max_videos": max_videos, "max_depth": max_depth, "random_seed": random_seed}
     secrets = source_secrets(context, proxy, ca_cert)
     plan = _plan(context, resume, given, source, base_url, rate, timeout, secrets, join)

@@ -96,7 +96,7 @@ def _report_extraction(summary, as_json: bool) -> None:
 def train(
     ctx: typer.Context,
     snapshot: str = typer.Argument(..., help="Snapshot reference, NAME@vN."),
-    target: str = typer.Option("viral_er", "--target", help="viral_er, viral_all_median (classification); virality_weighted, virality_corr, er (regression)."),
+    target: str = typer.Option("viral_er", "--target", help="viral_er, viral_all_median, viral_growth (classification); virality_weighted, virality_corr, er, plays_at_24h, growth_plays_24h_7d … (regression; over-time labels need curate refresh)."),
     features: str = typer.Option("tabular", "--features", help="Comma list: tabular, words (TF-IDF of caption, hashtags, OCR text, transcript) and extractor names (signals, audio_events, speech, ocr, transcript, r2plus1d, …)."),
     epochs: int = typer.Option(10, "--epochs", min=1),
     seed: int = typer.Option(0, "--seed"),

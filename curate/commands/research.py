@@ -90,6 +90,7 @@ def query(
     daily_requests: int | None = typer.Option(None, "--daily-requests", min=1, help="Requests the project may send per UTC day. Default: 1000."),
     daily_records: int | None = typer.Option(None, "--daily-records", min=1, help="Records the project may receive per UTC day. Default: 100000."),
     rate: float | None = typer.Option(None, "--rate", min=0, help="Requests per second; 0 = no limit. Default: 0.5 on the real API, 0 on this machine."),
+    user_info: bool = typer.Option(True, "--user-info/--no-user-info", help="Then ask /user/info/ for the videos' creators whose follower counts are unknown (one request each, counted in the quota)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object with the summary."),
 ) -> None:
     """Run a Research API video query into the catalog, window by window, resumable.
@@ -98,7 +99,9 @@ def query(
     search_id, every page committed with the run's state and the quota it spent
     (kept in the catalog: a resumed run knows what is left today). Expired search
     ids and 500s are retried a few times, then the window is split, and a day that
-    still fails is recorded as failed. Credentials come from CURATE_RESEARCH_CLIENT_KEY
+    still fails is recorded as failed. Then the creators of the collected videos whose
+    follower counts are unknown are asked for (/user/info/, one request each, in the
+    quota; a spent quota leaves the run blocked, to resume). Credentials come from CURATE_RESEARCH_CLIENT_KEY
     and CURATE_RESEARCH_CLIENT_SECRET (or [research] in the config); never stored.
 
     Example:  curate query cats.json --start 20241201 --end 20241231 --base-url http://127.0.0.1:8765
@@ -120,7 +123,8 @@ def query(
                             timeout=float(_option(context, "timeout", None)))
     with ResearchApiClient(credentials, record.base_url, politeness.timeout) as client:
         result = _run(context, record, client, politeness, limits, as_json)
-    _report(context, record.id, result, client, params, limits, as_json)
+        filled = _fill_authors(context, record.id, result, client, politeness, limits, as_json) if user_info else None
+    _report(context, record.id, result, client, params, limits, as_json, filled)
 
 
 def _plan(context: Context, file, start, end, window_days, max_count, fields, base_url, resume):
@@ -188,6 +192,33 @@ def _run(context: Context, record, client, politeness, limits, as_json: bool):
         return runner.run()
 
 
+def _fill_authors(context: Context, run_id: int, result, client, politeness, limits, as_json: bool):
+    """The finished run's creators without follower counts, from /user/info/; a spent quota or a block leaves the
+    run resumable (``blocked``, or ``interrupted`` on Ctrl-C) with that reason."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from db.crawl_state import finish_run
+    from scrapers.backends.research_api import ResearchApiSource
+    from scrapers.query_authors import AuthorFiller
+
+    if result.status != "finished":
+        return None
+    bar = Progress(TextColumn("user info"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
+                   transient=True, disable=as_json)
+    task = bar.add_task("user info", total=None)
+    with bar, GracefulStop() as stop:
+        filler = AuthorFiller(context.engine, ResearchApiSource(client), limits.daily_requests, limits.daily_records,
+                              lambda: client.server_time.strftime("%Y%m%d"), politeness, stop.requested,
+                              lambda f: bar.update(task, total=f.pending, completed=f.asked))
+        filled = filler.fill(run_id)
+    result.stats.requests += filled.requests
+    if filled.stopped is not None:
+        result.status = "interrupted" if filled.stopped == "interrupted" else "blocked"
+        result.stop_reason = filled.detail
+    finish_run(context.engine, run_id, result.status, result.stop_reason, result.stats.as_dict())
+    return filled
+
+
 def query_summary(context: Context, run_id: int, result, client, params, limits) -> dict[str, Any]:
     """The end-of-run summary, in the shape ``--json`` prints."""
     from db.crawl_state import load_run, run_summary
@@ -222,8 +253,9 @@ def query_summary(context: Context, run_id: int, result, client, params, limits)
     }
 
 
-def _report(context: Context, run_id: int, result, client, params, limits, as_json: bool) -> None:
+def _report(context: Context, run_id: int, result, client, params, limits, as_json: bool, filled=None) -> None:
     summary = query_summary(context, run_id, result, client, params, limits)
+    summary["user_info"] = filled.as_dict() if filled is not None else None
     if as_json:
         print_json(summary)
     else:
@@ -231,6 +263,7 @@ def _report(context: Context, run_id: int, result, client, params, limits, as_js
         rows += [("windows", ", ".join(f"{k}: {v}" for k, v in summary["windows"].items())),
                  ("requests per 1,000 records", f"{summary['requests_per_1000_records']} (least possible {summary['min_requests_per_1000_records']})"),
                  ("quota today", f"{summary['quota_today']['requests']:,} requests, {summary['quota_today']['records']:,} records"),
+                 ("user info", _user_info_row(summary["user_info"])),
                  ("retries by reason", ", ".join(f"{k}: {v}" for k, v in summary["retries_by_reason"].items()) or "—"),
                  ("missing fields", ", ".join(f"{k}: {v:,}" for k, v in summary["missing_fields"].items()) or "—"),
                  ("seconds", summary["seconds"]), ("records/s", summary["records_per_s"])]
@@ -242,6 +275,13 @@ def _report(context: Context, run_id: int, result, client, params, limits, as_js
     if result.status == "interrupted":
         err_console.print(f"stopped: {result.stop_reason} — resume with: curate query --resume {run_id}", highlight=False)
         raise typer.Exit(130)
+
+
+def _user_info_row(filled: dict[str, Any] | None) -> str:
+    if filled is None:
+        return "—"
+    skipped = ", ".join(f"{k}: {v}" for k, v in filled["skipped"].items())
+    return f"{filled['filled']:,} of {filled['pending']:,} creators filled" + (f" ({skipped})" if skipped else "")
 
 
 def register(app: typer.Typer) -> None:

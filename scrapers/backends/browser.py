@@ -31,6 +31,9 @@ FEED_PATH = "/api/recommend/item_list/"
 RELATED_PATH = "/api/related/item_list/"
 DETAIL_PATH = "/api/item/detail/"
 USER_PATH = "/api/user/detail/"
+POSTS_PATH = "/api/post/item_list/"
+#: videos a profile asks per page of its list (the web app asks 35, the sandbox's page 30)
+POSTS_PAGE = 30
 #: the home page's feed scrolls inside this container, not the window; a sign-in modal may cover it
 FEED_CONTAINER = "#column-list-container"
 CLOSE_MODAL = '[data-e2e="modal-close-inner-button"]'
@@ -39,6 +42,8 @@ FEED_NEAR_END = ("(() => { const c = document.querySelector('#column-list-contai
                  " return !c || c.scrollTop + c.clientHeight >= c.scrollHeight - 1000; })()")
 #: wheel steps (pixels, at most how many) a person's scroll to the end of the loaded feed takes
 WHEEL_STEP, WHEEL_STEPS = 2400, 60
+#: true once the profile (which scrolls the window) is scrolled near its end
+PROFILE_NEAR_END = "(() => window.innerHeight + window.scrollY >= document.body.scrollHeight - 600)()"
 #: true for an empty document (the browser's rendering of an empty 200 body)
 EMPTY_DOCUMENT = "(() => document.documentElement.outerHTML === '<html><head></head><body></body></html>')()"
 #: longest wait for a challenge page to run its script and reload into the real page

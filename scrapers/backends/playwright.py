@@ -18,11 +18,12 @@ from typing import Any
 from core.records import AuthorRecord, ParsedItem
 from scrapers.answers import blocked, soft_blocked
 from scrapers.backends.browser import (
-    CHALLENGE_WAIT_S, CLOSE_MODAL, EMPTY_DOCUMENT, FEED_CONTAINER, FEED_NEAR_END, WHEEL_STEP, WHEEL_STEPS, SiteClient,
-    BLOCKED_URLS, FEED_PATH, QUIET_FLAGS, RELATED_PATH, chromium_path, cookie_pairs, playwright_proxy, video_page_url,
+    CHALLENGE_WAIT_S, CLOSE_MODAL, EMPTY_DOCUMENT, FEED_CONTAINER, FEED_NEAR_END, PROFILE_NEAR_END, WHEEL_STEP, WHEEL_STEPS,
+    SiteClient, BLOCKED_URLS, FEED_PATH, POSTS_PATH, QUIET_FLAGS, RELATED_PATH, chromium_path, cookie_pairs, playwright_proxy,
+    video_page_url,
 )
 from scrapers.backends.display import VirtualDisplay
-from scrapers.responses import as_page, author_from_page, item_from_page, page_from_body
+from scrapers.responses import as_page, author_from_page, item_from_page, page_from_body, posts_page
 from scrapers.answers import classify_http, transport_error
 from scrapers.trust import chromium_trust_args
 from scrapers.source import (
@@ -44,6 +45,8 @@ class PlaywrightSource(SiteClient):
         self.timeout_ms = timeout * 1000
         self._handles: dict[str, str] = {}
         self._on_home = False
+        #: the creator whose profile the page shows (its list grows by scrolling), and that account
+        self._profile: tuple[str, AuthorRecord] | None = None
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -128,6 +131,28 @@ class PlaywrightSource(SiteClient):
         self._navigate(f"{self.site}/@{handle}", what)
         return author_from_page(self._page_data(what), what, self.stats)
 
+    def author_videos(self, handle: str, count: int, cursor: str | int | None = None) -> Page:
+        """The list a profile page fetches after load; the next page by scrolling it to its end, as a person does.
+
+        A later page asked while the browser shows another page (after a retry elsewhere) starts the list again."""
+        what = f"videos of {handle}"
+        if cursor is not None and self._profile is not None and self._profile[0] == handle:
+            return posts_page(self._capture(POSTS_PATH, what, self._scroll_profile), self._profile[1], what, self.stats)
+        self._profile = None
+        body = self._capture(POSTS_PATH, what, lambda: self._open_profile(handle, what))
+        return posts_page(body, self._profile[1], what, self.stats)  # type: ignore[index]
+
+    def _open_profile(self, handle: str, what: str) -> None:
+        self._goto(f"{self.site}/@{handle}", what)
+        # a private or missing account's profile fetches no list: say why instead of waiting
+        self._profile = (handle, author_from_page(self._page_data(what), what, self.stats, public=True))
+
+    def _scroll_profile(self) -> None:
+        for _ in range(WHEEL_STEPS):
+            self._page.mouse.wheel(0, WHEEL_STEP)
+            if self._page.evaluate(PROFILE_NEAR_END):
+                return
+
     # -- plumbing --------------------------------------------------------------------------------
 
     def _navigate(self, url: str, what: str, wait_for: str | None = None, check_page: bool = False) -> str | None:
@@ -188,6 +213,7 @@ class PlaywrightSource(SiteClient):
         if response is not None:
             classify_http(response.status, what, response.headers)
         self._on_home = False
+        self._profile = None
 
     def _capture(self, path: str, what: str, action: Callable[[], Any]) -> str:
         """Runs ``action`` and returns the body of the first request to ``path`` it makes the page send."""

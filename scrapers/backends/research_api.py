@@ -18,10 +18,11 @@ protocol for what the API can answer — one video by id (``curate refresh``).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 
@@ -140,6 +141,7 @@ class ResearchApiClient:
         self._token: str | None = None
         self._token_until = 0.0
         self._client: Any = None
+        self._urls: dict[tuple[str, tuple[str, ...]], str] = {}
         #: the API's time at its last answer (its Date header), else this machine's
         self.server_time = datetime.now(UTC)
 
@@ -213,8 +215,7 @@ class ResearchApiClient:
         self.stats.requests += 1
         self.data_requests += 1
         try:
-            response = self._client.post(f"{self.base}{path}", params={"fields": ",".join(fields)},
-                                         content=orjson.dumps(body), headers=headers)
+            response = self._client.post(self._url(path, fields), content=orjson.dumps(body), headers=headers)
         except httpx.HTTPError as exc:
             raise transport_error(self.credentials.redact(str(exc) or type(exc).__name__), what) from None
         self._note_time(response.headers.get("date"))
@@ -224,6 +225,13 @@ class ResearchApiClient:
             if response.status_code >= 500:
                 raise InternalError(f"{what}: HTTP {response.status_code}", reason=f"http_{response.status_code}") from None
             raise TransientError(f"{what}: the answer is not JSON (HTTP {response.status_code})", reason="malformed_json") from None
+
+    def _url(self, path: str, fields: tuple[str, ...]) -> str:
+        """The endpoint's URL with its ``fields``, built once per endpoint, not merged by httpx on every request."""
+        key = (path, fields)
+        if key not in self._urls:
+            self._urls[key] = f"{self.base}{path}?{urlencode({'fields': ','.join(fields)})}"
+        return self._urls[key]
 
     def _data(self, status: int, payload: Any, what: str) -> dict[str, Any]:
         error = payload.get("error") if isinstance(payload, dict) and isinstance(payload.get("error"), dict) else {}
@@ -292,14 +300,21 @@ def id_window(video_id: str) -> tuple[str, str]:
     return day.strftime("%Y%m%d"), (day + timedelta(days=1)).strftime("%Y%m%d")
 
 
+#: a creator's videos are asked RECENT_DAYS days at a time (the API's longest window), LOOKBACK_WINDOWS windows back
+RECENT_DAYS = 30
+LOOKBACK_WINDOWS = 12
+
+
 class ResearchApiSource:
-    """The client behind the ``Source`` protocol: one video by id; no feed, related lists or authors."""
+    """The client behind the ``Source`` protocol: one video by id, authors, a creator's recent videos; no feed or
+    related lists."""
 
     name = "research_api"
 
     def __init__(self, client: ResearchApiClient) -> None:
         self.client = client
         self.stats = client.stats
+        self._accounts: dict[str, AuthorRecord] = {}
 
     def __enter__(self) -> ResearchApiSource:
         self.client.__enter__()
@@ -327,6 +342,28 @@ class ResearchApiSource:
         """The Research API has no related lists."""
         raise SourceError("the Research API has no related videos: use curate query", reason="unsupported")
 
+    def author_videos(self, handle: str, count: int, cursor: str | int | None = None) -> Page:
+        """One page of the creator's videos (a ``username`` query), newest windows first: RECENT_DAYS days at a time,
+        back LOOKBACK_WINDOWS windows. The account is asked first (``/user/info/``), since an empty query cannot tell
+        a creator who posted nothing lately from one who does not exist or is private (the API's 404 says either)."""
+        account = self._accounts.get(handle)
+        if account is None:
+            try:
+                account = self._accounts[handle] = self.author(handle)
+            except NotFound as exc:
+                raise NotFound(str(exc), reason="not_found_or_private") from None
+        window, at, search_id = _split_cursor(cursor)
+        end = self.client.server_time + timedelta(days=1 - window * RECENT_DAYS)
+        query = {"and": [{"operation": "EQ", "field_name": "username", "field_values": [handle]}]}
+        page = self.client.query_videos(query, (end - timedelta(days=RECENT_DAYS)).strftime("%Y%m%d"), end.strftime("%Y%m%d"),
+                                        max_count=min(count, MAX_COUNT), cursor=at, search_id=search_id)
+        items = [replace(i, author=account) if i.author is None or i.author.id == account.id else i for i in page.items]
+        if page.has_more:
+            following: str | None = f"{window}|{page.cursor}|{page.search_id or ''}"
+        else:
+            following = f"{window + 1}||" if window + 1 < LOOKBACK_WINDOWS else None
+        return Page(items=items, has_more=following is not None, cursor=following, skipped=page.skipped, author=account)
+
     def author(self, handle: str) -> AuthorRecord:
         """A creator's counts from ``/v2/research/user/info/``, keyed ``@handle``."""
         from scrapers.payloads.access import count
@@ -339,6 +376,14 @@ class ResearchApiSource:
                             hearts=count(info.get("likes_count"), "likes_count"),
                             video_count=count(info.get("video_count"), "video_count"),
                             verified=info.get("is_verified") if isinstance(info.get("is_verified"), bool) else None)
+
+
+def _split_cursor(cursor: str | int | None) -> tuple[int, int | None, str | None]:
+    """``"window|cursor|search_id"`` (a creator list's Page cursor) → the window's number and its paging values."""
+    if cursor is None:
+        return 0, None, None
+    window, at, search_id = (str(cursor).split("|") + ["", ""])[:3]
+    return int(window), int(at) if at else None, search_id or None
 
 
 __all__ = ["InternalError", "InvalidParams", "QuotaExhausted", "ResearchApiClient", "ResearchApiSource",

@@ -18,11 +18,12 @@ import orjson
 from core.records import AuthorRecord, ParsedItem
 from scrapers.answers import blocked, soft_blocked
 from scrapers.backends.browser import (
-    CHALLENGE_WAIT_S, CLOSE_MODAL, EMPTY_DOCUMENT, FEED_CONTAINER, FEED_NEAR_END, WHEEL_STEP, WHEEL_STEPS, SiteClient,
-    BLOCKED_URLS, FEED_PATH, QUIET_FLAGS, RELATED_PATH, chromedriver_path, chromium_path, cookie_pairs, playwright_proxy, video_page_url,
+    CHALLENGE_WAIT_S, CLOSE_MODAL, EMPTY_DOCUMENT, FEED_CONTAINER, FEED_NEAR_END, PROFILE_NEAR_END, WHEEL_STEP, WHEEL_STEPS,
+    SiteClient, BLOCKED_URLS, FEED_PATH, POSTS_PATH, QUIET_FLAGS, RELATED_PATH, chromedriver_path, chromium_path, cookie_pairs,
+    playwright_proxy, video_page_url,
 )
 from scrapers.backends.display import VirtualDisplay
-from scrapers.responses import as_page, author_from_page, item_from_page, page_from_body
+from scrapers.responses import as_page, author_from_page, item_from_page, page_from_body, posts_page
 from scrapers.answers import classify_http, transport_error
 from scrapers.trust import chromium_trust_args
 from scrapers.source import (
@@ -89,6 +90,8 @@ class SeleniumSource(SiteClient):
         super().__init__(base_url, secrets, timeout, headed)
         self._handles: dict[str, str] = {}
         self._on_home = False
+        #: the creator whose profile the browser shows (its list grows by scrolling), and that account
+        self._profile: tuple[str, AuthorRecord] | None = None
 
     def __enter__(self) -> SeleniumSource:
         try:
@@ -185,11 +188,35 @@ class SeleniumSource(SiteClient):
         self._log.clear()
         return author_from_page(self._open(f"{self.site}/@{handle}", what), what, self.stats)
 
+    def author_videos(self, handle: str, count: int, cursor: str | int | None = None) -> Page:
+        """The list a profile page fetches after load; the next page by scrolling it to its end, as a person does.
+
+        A later page asked while the browser shows another page (after a retry elsewhere) starts the list again."""
+        what = f"videos of {handle}"
+        self._log.clear()
+        if cursor is not None and self._profile is not None and self._profile[0] == handle:
+            self._call(self._scroll_profile, what)
+        else:
+            self._profile = None
+            universal = self._open(f"{self.site}/@{handle}", what)
+            # a private or missing account's profile fetches no list: say why instead of waiting
+            self._profile = (handle, author_from_page(universal, what, self.stats, public=True))
+        return posts_page(self._body_of(POSTS_PATH, what), self._profile[1], what, self.stats)
+
+    def _scroll_profile(self) -> None:
+        from selenium.webdriver import ActionChains
+
+        for _ in range(WHEEL_STEPS):
+            ActionChains(self._driver).scroll_by_amount(0, WHEEL_STEP).perform()
+            if self._driver.execute_script(f"return {PROFILE_NEAR_END};"):
+                return
+
     # -- plumbing --------------------------------------------------------------------------------
 
     def _open(self, url: str, what: str) -> str:
         """Loads a page and returns its rehydration JSON; transport failures and HTTP errors raise."""
         self.stats.requests += 1
+        self._profile = None
         self._call(lambda: self._driver.get(url), what)
         document = self._wait(lambda: self._log.find(kind="Document"), what)
         if document.get("failed"):

@@ -14,7 +14,9 @@ its stealth patches, so the factory applies them itself.
 The feed comes from ``api.trending.videos``; related videos from one
 ``/api/related/item_list/`` call per page, bounded by ``hasMore`` and the crawl's
 page cap. ``Video.related_videos`` is never called: it ignores ``hasMore`` and
-re-requests forever on an empty page (FACTS.md).
+re-requests forever on an empty page (FACTS.md). A creator's videos come from
+``User.videos`` (``/api/post/item_list/`` by secUid), capped at one request per
+call for the same reason: it asks again while it has fewer than ``count``.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ from core.records import AuthorRecord, ParsedItem
 from scrapers.backends.display import VirtualDisplay
 from scrapers.backends.browser import (
     SiteClient,
-    BLOCKED_URLS, DETAIL_PATH, FEED_PATH, QUIET_FLAGS, RELATED_PATH, USER_PATH, chromium_path, cookie_pairs, playwright_proxy,
+    BLOCKED_URLS, DETAIL_PATH, FEED_PATH, POSTS_PATH, QUIET_FLAGS, RELATED_PATH, USER_PATH, chromium_path, cookie_pairs, playwright_proxy,
 )
-from scrapers.responses import author_from_detail, item_from_detail, page_from_body
+from scrapers.responses import author_from_detail, item_from_detail, page_from_body, posts_page
 from scrapers.answers import blocked, classify_http, looks_like_html, soft_blocked, transport_error
 from scrapers.trust import chromium_trust_args
 from scrapers.source import (
@@ -55,6 +57,8 @@ class TikTokApiSource(SiteClient):
         #: HTTP status of the routed answers by path, newest last (TikTokApi's fetch keeps only the text)
         self._answers: list[tuple[str, int, dict[str, str]]] = []
         self._home_status: int | None = None
+        #: accounts read for their lists, by handle (their secUid pages the list)
+        self._accounts: dict[str, AuthorRecord] = {}
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -202,6 +206,30 @@ class TikTokApiSource(SiteClient):
         what = f"author {handle}"
         body = self._call(self._api.make_request(url=API + "/user/detail/", params={"uniqueId": handle}), USER_PATH, what)
         return author_from_detail(body, what, self.stats)
+
+    def author_videos(self, handle: str, count: int, cursor: str | int | None = None) -> Page:
+        """One ``User.videos`` request; the account (its secUid, its privacy) from ``/api/user/detail/`` first."""
+        what = f"videos of {handle}"
+        account = self._accounts.get(handle)
+        if account is None:
+            body = self._call(self._api.make_request(url=API + "/user/detail/", params={"uniqueId": handle}), USER_PATH, what)
+            account = self._accounts[handle] = author_from_detail(body, what, self.stats, public=True)
+        body = self._call(self._user_posts(account, count, cursor), POSTS_PATH, what)
+        return posts_page(body, account, what, self.stats)
+
+    async def _user_posts(self, account: AuthorRecord, count: int, cursor: str | int | None) -> dict[str, Any]:
+        # like trending.videos, User.videos asks again while it has fewer than `count`: one request only
+        self._api.max_requests = 1
+        videos = self._api.user(username=account.handle, sec_uid=account.sec_uid).videos(count=count, cursor=cursor or 0)
+        try:
+            async for _ in videos:
+                pass
+        except RequestCapReached:
+            pass
+        finally:
+            self._api.max_requests = None
+            await videos.aclose()
+        return self._api.last_response
 
     # -- plumbing --------------------------------------------------------------------------------
 

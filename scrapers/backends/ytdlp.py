@@ -19,9 +19,9 @@ from urllib.parse import urlencode
 
 from core.errors import ParseError
 from core.records import AuthorRecord, ParsedItem
-from scrapers.backends.browser import FEED_PATH, RELATED_PATH, USER_PATH, SiteClient, cookie_pairs, video_page_url
+from scrapers.backends.browser import FEED_PATH, POSTS_PATH, RELATED_PATH, USER_PATH, SiteClient, cookie_pairs, video_page_url
 from scrapers.parse import parse_item
-from scrapers.responses import author_from_detail, page_from_body
+from scrapers.responses import author_from_detail, page_from_body, posts_page
 from scrapers.answers import classify_http, transport_error
 from scrapers.trust import new_youtubedl
 from scrapers.source import (
@@ -77,6 +77,8 @@ class YtdlpSource(SiteClient):
             record_ytdlp(self._ydl, self.har)
         self._headers = {"Cookie": "; ".join(f"{n}={v}" for n, v in cookie_pairs(self.secrets))} if cookie_pairs(self.secrets) else {}
         self._ie_key = None
+        #: accounts read for their lists, by handle (their secUid pages the list)
+        self._accounts: dict[str, AuthorRecord] = {}
         if self.base_url:
             ie = site_extractor(self.base_url)
             self._ydl.add_info_extractor(ie())
@@ -117,6 +119,16 @@ class YtdlpSource(SiteClient):
         """``/api/user/detail/`` of one account."""
         what = f"author {handle}"
         return author_from_detail(self._get(USER_PATH, {"uniqueId": handle}, what), what, self.stats)
+
+    def author_videos(self, handle: str, count: int, cursor: str | int | None = None) -> Page:
+        """``/api/post/item_list/`` by the account's secUid (read, with its privacy, from ``/api/user/detail/``)."""
+        what = f"videos of {handle}"
+        account = self._accounts.get(handle)
+        if account is None:
+            account = author_from_detail(self._get(USER_PATH, {"uniqueId": handle}, what), what, self.stats, public=True)
+            self._accounts[handle] = account
+        query = {"secUid": account.sec_uid or "", "count": count, "cursor": cursor or 0}
+        return posts_page(self._get(POSTS_PATH, query, what), account, what, self.stats)
 
     # -- plumbing --------------------------------------------------------------------------------
 
