@@ -345,14 +345,14 @@ def is_creators_run(engine: Engine, run: int | str) -> bool:
 def open_creators_run(engine: Engine, run: int | str) -> RunRecord:
     """A creators run to resume: it must exist, be unfinished and not be running elsewhere."""
     from db.crawl_state import RESUMABLE, load_run
-    from scrapers.runs import ResumeError, _refuse_live_owner
+    from scrapers.runs import ResumeError, refuse_live_owner
 
     record = load_run(engine, run)
     if "creators" not in record.params:
         raise ResumeError(f"run {record.id} is not a creators run")
     if record.status not in RESUMABLE:
         raise ResumeError(f"creators run {record.id} is {record.status} ({record.stop_reason}); nothing to resume")
-    _refuse_live_owner(record)
+    refuse_live_owner(record)
     return record
 
 

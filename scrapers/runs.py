@@ -42,7 +42,7 @@ def open_run(engine: Engine, run: int | str, given: Mapping[str, Any]) -> RunRec
         raise ResumeError(f"run {record.id} is not a crawl (resume a Research API query with curate query --resume {record.id})")
     if record.status not in RESUMABLE:
         raise ResumeError(f"crawl run {record.id} is {record.status} ({record.stop_reason}); nothing to resume")
-    _refuse_live_owner(record)
+    refuse_live_owner(record)
     _same_params(record, given, "resume")
     return record
 
@@ -88,11 +88,12 @@ def open_query_run(engine: Engine, run: int | str) -> RunRecord:
         raise ResumeError(f"run {record.id} is not a Research API query (resume a crawl with curate crawl --resume {record.id})")
     if record.status not in RESUMABLE:
         raise ResumeError(f"query run {record.id} is {record.status} ({record.stop_reason}); nothing to resume")
-    _refuse_live_owner(record)
+    refuse_live_owner(record)
     return record
 
 
-def _refuse_live_owner(record: RunRecord) -> None:
+def refuse_live_owner(record: RunRecord) -> None:
+    """Raises ResumeError when the run is still going on in a live process of this machine."""
     owner = record.state.get("owner") or {}
     if record.status != "running" or owner.get("host") != socket.gethostname():
         return
