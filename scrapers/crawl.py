@@ -24,10 +24,11 @@ from typing import Any
 
 from core.records import ParsedItem
 from scrapers.frontier import Frontier, Member
-from scrapers.politeness import Politeness, RateLimiter, RetryPolicy
+from scrapers.politeness import PacedCalls, Politeness, RateLimiter, RetryPolicy
 from scrapers.sinks import EdgeRecord, Sink, Step
 from scrapers.answers import blocked
-from scrapers.source import Blocked, Page, Skip, SoftBlocked, Source, SourceError, TransientError, Withheld
+from scrapers.outcome import Outcome, session_outcome
+from scrapers.source import Blocked, Page, Skip, Source, Withheld
 
 #: related videos asked per request (the web app asks 16)
 RELATED_PAGE = 16
@@ -112,7 +113,7 @@ class CrawlResult:
     depths: dict[int, int]
 
 
-class Crawler:
+class Crawler(PacedCalls):
     """Runs one crawl over a source, a frontier and a sink (memory for tests, the catalog for real)."""
 
     def __init__(
@@ -160,31 +161,15 @@ class Crawler:
 
     def run(self) -> CrawlResult:
         """Crawls until a stop condition; the sink records how the session ended."""
-        status, reason = "failed", "unexpected error"
-        try:
-            status, reason = self._run()
-        except (Blocked, SoftBlocked) as exc:
-            # a soft block that outlasted its retries is a block too: never "failed", never "finished"
-            status, reason = "blocked", str(exc)
-        except TransientError as exc:
-            status, reason = "failed", f"gave up after {self.politeness.attempts} attempts: {exc}"
-        except SourceError as exc:
-            status, reason = "failed", str(exc)
-        except KeyboardInterrupt:
-            status, reason = "interrupted", "interrupted by the user"
-            raise
-        except Exception as exc:
-            status, reason = "failed", f"{type(exc).__name__}: {exc}"
-            raise
-        finally:
-            if self.stop_requested() and status != "interrupted":
-                # a Ctrl-C also reaches the browser, so the step it cut short failed for that reason alone
-                status, reason = "interrupted", "interrupted by the user"
-            self.stats.retries = self._carried_retries + self._retry.retries
-            self._tick()
-            reason = self.redact(reason)
-            self.sink.finish(status, reason, self.stats.as_dict())
-        return CrawlResult(status, reason, self.stats, len(self.frontier), self._depths())
+        with session_outcome(self.politeness.attempts, self.stop_requested, self._record_end) as end:
+            end.status, end.reason = self._run()
+        return CrawlResult(end.status, end.reason, self.stats, len(self.frontier), self._depths())
+
+    def _record_end(self, end: Outcome) -> None:
+        self.stats.retries = self._carried_retries + self._retry.retries
+        self._tick()
+        end.reason = self.redact(end.reason)
+        self.sink.finish(end.status, end.reason, self.stats.as_dict())
 
     def _run(self) -> tuple[str, str]:
         while self.progress.phase == "seeding":
@@ -294,23 +279,6 @@ class Crawler:
         return list(found.values())
 
     # -- plumbing ------------------------------------------------------------------------------
-
-    def _fetch(self, call: Callable[[], Page]) -> Page:
-        """One source call: paced, retried, timed; its payload skips counted."""
-        page = self._retry.call(lambda: self._timed(call))
-        self.stats.payload_skips.update(page.skipped)
-        return page
-
-    def _timed(self, call: Callable[[], Page]) -> Page:
-        self._limiter.wait()
-        before_requests, before_parse = self.source.stats.requests, self.source.stats.parse_s
-        start = self._clock()
-        try:
-            return call()
-        finally:
-            self.stats.source_s += self._clock() - start
-            self.stats.requests += self.source.stats.requests - before_requests
-            self.stats.parse_s += self.source.stats.parse_s - before_parse
 
     def _commit(self, step: Step) -> None:
         for item in step.items:

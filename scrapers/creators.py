@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 from core.errors import ConfigError
 from core.records import AuthorRecord, ParsedItem
 from scrapers.crawl import CrawlStats
-from scrapers.politeness import Politeness, RateLimiter, RetryPolicy
-from scrapers.source import Blocked, Page, Skip, SoftBlocked, Source, SourceError, TransientError, Withheld
+from scrapers.politeness import PacedCalls, Politeness, RateLimiter, RetryPolicy
+from scrapers.outcome import Outcome, session_outcome
+from scrapers.source import Skip, Source, Withheld
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -193,7 +194,7 @@ class CatalogCreatorSink:
         finish_run(self.engine, self.run_id, status, stop_reason, stats)
 
 
-class CreatorCrawler:
+class CreatorCrawler(PacedCalls):
     """Lists the creators of a run, one step per creator, over a source and a sink."""
 
     def __init__(self, source: Source, sink: Any, params: CreatorParams, progress: CreatorProgress | None = None,
@@ -216,25 +217,14 @@ class CreatorCrawler:
 
     def run(self) -> CreatorResult:
         """Lists creators until all are done or the run must stop; the sink records how the session ended."""
-        status, reason = "failed", "unexpected error"
-        try:
-            status, reason = self._run()
-        except (Blocked, SoftBlocked) as exc:
-            status, reason = "blocked", str(exc)
-        except TransientError as exc:
-            status, reason = "failed", f"gave up after {self.politeness.attempts} attempts: {exc}"
-        except SourceError as exc:
-            status, reason = "failed", str(exc)
-        except KeyboardInterrupt:
-            status, reason = "interrupted", "interrupted by the user"
-            raise
-        finally:
-            if self.stop_requested() and status != "interrupted":
-                status, reason = "interrupted", "interrupted by the user"
-            self._tick()
-            reason = self.redact(reason)
-            self.sink.finish(status, reason, self.stats.as_dict())
-        return CreatorResult(status, reason, self.stats, self.progress)
+        with session_outcome(self.politeness.attempts, self.stop_requested, self._record_end) as end:
+            end.status, end.reason = self._run()
+        return CreatorResult(end.status, end.reason, self.stats, self.progress)
+
+    def _record_end(self, end: Outcome) -> None:
+        self._tick()
+        end.reason = self.redact(end.reason)
+        self.sink.finish(end.status, end.reason, self.stats.as_dict())
 
     def _run(self) -> tuple[str, str]:
         handles = self.params.handles
@@ -291,23 +281,6 @@ class CreatorCrawler:
                 break
             cursor = page.cursor
         return list(found.values()), account
-
-    def _fetch(self, call: Callable[[], Page]) -> Page:
-        """One source call: paced, retried, timed; its payload skips counted."""
-        page = self._retry.call(lambda: self._timed(call))
-        self.stats.payload_skips.update(page.skipped)
-        return page
-
-    def _timed(self, call: Callable[[], Page]) -> Page:
-        self._limiter.wait()
-        before_requests, before_parse = self.source.stats.requests, self.source.stats.parse_s
-        start = self._clock()
-        try:
-            return call()
-        finally:
-            self.stats.source_s += self._clock() - start
-            self.stats.requests += self.source.stats.requests - before_requests
-            self.stats.parse_s += self.source.stats.parse_s - before_parse
 
     def _commit(self, step: CreatorStep) -> None:
         self.stats.retries = self._carried_retries + self._retry.retries

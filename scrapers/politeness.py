@@ -20,7 +20,7 @@ from typing import TypeVar
 from tenacity import RetryCallState, Retrying, stop_after_attempt, wait_exponential_jitter
 
 from scrapers.answers import SOFT_BLOCK_ATTEMPTS
-from scrapers.source import RateLimited, SoftBlocked, TransientError
+from scrapers.source import Page, RateLimited, SoftBlocked, TransientError
 
 T = TypeVar("T")
 
@@ -120,3 +120,25 @@ class RetryPolicy:
     def total(self) -> int:
         """All retries so far."""
         return sum(self.retries.values())
+
+
+class PacedCalls:
+    """A run's calls to its source: each waits its turn (``self._limiter``), is retried (``self._retry``) and
+    is counted into ``self.stats``: requests, seconds in the source, the parser's share, payload skips."""
+
+    def _fetch(self, call: Callable[[], Page]) -> Page:
+        """One source call: paced, retried, timed; its payload skips counted."""
+        page = self._retry.call(lambda: self._timed(call))
+        self.stats.payload_skips.update(page.skipped)
+        return page
+
+    def _timed(self, call: Callable[[], Page]) -> Page:
+        self._limiter.wait()
+        before_requests, before_parse = self.source.stats.requests, self.source.stats.parse_s
+        start = self._clock()
+        try:
+            return call()
+        finally:
+            self.stats.source_s += self._clock() - start
+            self.stats.requests += self.source.stats.requests - before_requests
+            self.stats.parse_s += self.source.stats.parse_s - before_parse

@@ -31,7 +31,8 @@ from scrapers.backends.research_api import (
 )
 from scrapers.crawl import CrawlStats
 from scrapers.politeness import Politeness, RateLimiter
-from scrapers.source import Blocked, SourceError, TransientError
+from scrapers.outcome import Outcome, session_outcome
+from scrapers.source import TransientError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -176,28 +177,17 @@ class QueryRunner:
 
     def run(self) -> QueryResult:
         """Pages through every pending window; records how the session ended."""
+        with session_outcome(self.politeness.attempts, self.stop_requested, self._record_end) as end:
+            self.client.token()  # before any quota check: the token's answer tells the API's time (its day)
+            end.status, end.reason = self._run()
+        return QueryResult(end.status, end.reason, self.progress, self.stats)
+
+    def _record_end(self, end: Outcome) -> None:
         from db.crawl_state import finish_run
 
-        status, reason = "failed", "unexpected error"
-        try:
-            self.client.token()  # before any quota check: the token's answer tells the API's time (its day)
-            status, reason = self._run()
-        except Blocked as exc:
-            status, reason = "blocked", str(exc)
-        except TransientError as exc:
-            status, reason = "failed", f"gave up after {self.politeness.attempts} attempts: {exc}"
-        except SourceError as exc:
-            status, reason = "failed", str(exc)
-        except KeyboardInterrupt:
-            status, reason = "interrupted", "interrupted by the user"
-            raise
-        finally:
-            if self.stop_requested() and status != "interrupted":
-                status, reason = "interrupted", "interrupted by the user"
-            self._commit()
-            reason = self.client.credentials.redact(reason)
-            finish_run(self.engine, self.run_id, status, reason, self.stats.as_dict())
-        return QueryResult(status, reason, self.progress, self.stats)
+        self._commit()
+        end.reason = self.client.credentials.redact(end.reason)
+        finish_run(self.engine, self.run_id, end.status, end.reason, self.stats.as_dict())
 
     def _run(self) -> tuple[str, str]:
         while self.progress.pending:
