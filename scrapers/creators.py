@@ -317,16 +317,9 @@ def is_creators_run(engine: Engine, run: int | str) -> bool:
 
 def open_creators_run(engine: Engine, run: int | str) -> RunRecord:
     """A creators run to resume: it must exist, be unfinished and not be running elsewhere."""
-    from db.crawl_state import RESUMABLE, load_run
-    from scrapers.runs import ResumeError, refuse_live_owner
+    from scrapers.runs import open_kind
 
-    record = load_run(engine, run)
-    if "creators" not in record.params:
-        raise ResumeError(f"run {record.id} is not a creators run")
-    if record.status not in RESUMABLE:
-        raise ResumeError(f"creators run {record.id} is {record.status} ({record.stop_reason}); nothing to resume")
-    refuse_live_owner(record)
-    return record
+    return open_kind(engine, run, "creators", "creators run", lambda rid: f"run {rid} is not a creators run")
 
 
 def creators_run(engine: Engine, record: RunRecord, source: Source, politeness: Politeness,

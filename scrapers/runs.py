@@ -81,13 +81,20 @@ def start_query_run(engine: Engine, base_url: str | None, params: Mapping[str, A
 
 def open_query_run(engine: Engine, run: int | str) -> RunRecord:
     """A query run to resume: it must exist, be a query run, be unfinished and not be running elsewhere."""
+    return open_kind(engine, run, "query_run", "query run",
+                     lambda rid: f"run {rid} is not a Research API query (resume a crawl with curate crawl --resume {rid})")
+
+
+def open_kind(engine: Engine, run: int | str, key: str, noun: str, not_this: Callable[[int], str]) -> RunRecord:
+    """A run whose params are held under ``key``, to resume: it must be one, be unfinished and not be running
+    elsewhere; ``not_this(id)`` says what a run of another kind is."""
     from db.crawl_state import RESUMABLE, load_run
 
     record = load_run(engine, run)
-    if "query_run" not in record.params:
-        raise ResumeError(f"run {record.id} is not a Research API query (resume a crawl with curate crawl --resume {record.id})")
+    if key not in record.params:
+        raise ResumeError(not_this(record.id))
     if record.status not in RESUMABLE:
-        raise ResumeError(f"query run {record.id} is {record.status} ({record.stop_reason}); nothing to resume")
+        raise ResumeError(f"{noun} {record.id} is {record.status} ({record.stop_reason}); nothing to resume")
     refuse_live_owner(record)
     return record
 

@@ -175,8 +175,11 @@ class TikTokApiSource(SiteClient):
     async def _trending(self, count: int) -> dict[str, Any]:
         # one request per call: trending.videos asks again while it has fewer than `count`
         # (forever, when a page is empty but says hasMore), so it may make one request only
+        return await self._one_request(self._api.trending.videos(count=count))
+
+    async def _one_request(self, videos: Any) -> dict[str, Any]:
+        """Lets one of the library's video generators make a single request; returns that request's answer."""
         self._api.max_requests = 1
-        videos = self._api.trending.videos(count=count)
         try:
             async for _ in videos:
                 pass
@@ -219,17 +222,7 @@ class TikTokApiSource(SiteClient):
 
     async def _user_posts(self, account: AuthorRecord, count: int, cursor: str | int | None) -> dict[str, Any]:
         # like trending.videos, User.videos asks again while it has fewer than `count`: one request only
-        self._api.max_requests = 1
-        videos = self._api.user(username=account.handle, sec_uid=account.sec_uid).videos(count=count, cursor=cursor or 0)
-        try:
-            async for _ in videos:
-                pass
-        except RequestCapReached:
-            pass
-        finally:
-            self._api.max_requests = None
-            await videos.aclose()
-        return self._api.last_response
+        return await self._one_request(self._api.user(username=account.handle, sec_uid=account.sec_uid).videos(count=count, cursor=cursor or 0))
 
     # -- plumbing --------------------------------------------------------------------------------
 
