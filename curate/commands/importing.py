@@ -18,7 +18,8 @@ from curate.output import console, err_console, key_value_table, print_json
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from core.records import ParsedItem
+    from core.records import ParsedItem, RecordColumns
+    from db.catalog import WriteCounts
     from scrapers.parse import TableOptions
 
 #: files at least this large get a progress bar
@@ -158,10 +159,13 @@ def import_file(
     if name in ("csv", "parquet"):
         report.unused_columns[path.name] = list(table_columns(path, name, table).unused)
 
-    def stream() -> Iterator[ParsedItem]:
-        return _items(iter_records(path, fmt, on_bytes, table), report)
+    if name in ("csv", "parquet"):
+        counts = _write_table(engine, path, name, fmt, on_bytes, table, report)
+    else:
+        def stream() -> Iterator[ParsedItem]:
+            return _items(iter_records(path, fmt, on_bytes, table), report)
 
-    counts = write_items(engine, _counted_first(stream, report, path, name, fmt), source=f"import:{name}")
+        counts = write_items(engine, _counted_first(stream, report, path, name, fmt), source=f"import:{name}")
     report.new, report.updated, report.authors, report.observations = counts.new, counts.updated, counts.authors, counts.observations
     report.authors += write_authors(engine, report.lone_authors)
     if report.failure is not None:
@@ -190,13 +194,46 @@ def _items(records: Iterable[Any], report: ImportReport) -> Iterator[ParsedItem]
         report.failure = exc
 
 
+def _write_table(
+    engine: Engine, path: Path, name: str, fmt: str, on_bytes: Callable[[int], None] | None,
+    table: TableOptions | None, report: ImportReport,
+) -> WriteCounts:
+    """A CSV or Parquet file written batch by batch, column by column, in one transaction."""
+    from db.catalog import WriteCounts, bulk_writing, write_columns
+    from db.types import utcnow
+    from scrapers.parse import iter_table_batches
+
+    def stream() -> Iterator[RecordColumns]:
+        return _batches(iter_table_batches(path, name, on_bytes, table), report)
+
+    total, now = WriteCounts(), utcnow()
+    with engine.begin() as conn, bulk_writing(conn):
+        for batch in _counted_first(stream, report, path, name, fmt, has_counts=lambda b: any(b.engaged()), size=len):
+            total += write_columns(conn, batch, f"import:{name}", now)
+    return total
+
+
+def _batches(batches: Iterable[RecordColumns], report: ImportReport) -> Iterator[RecordColumns]:
+    """:func:`_items` for batches of table rows."""
+    try:
+        for batch in batches:
+            report.records += batch.rows
+            report.skipped.update(batch.skipped())
+            report.dropped.update(batch.dropped_counts())
+            if len(batch):
+                yield batch
+    except ParseError as exc:
+        report.failure = exc
+
+
 #: records held back while none has had a count yet, before the rest of the file is scanned instead
 HOLD_RECORDS = 2000
 
 
 def _counted_first(
-    stream: Callable[[], Iterator[ParsedItem]], report: ImportReport, path: Path, name: str, fmt: str
-) -> Iterator[ParsedItem]:
+    stream: Callable[[], Iterator[Any]], report: ImportReport, path: Path, name: str, fmt: str,
+    has_counts: Callable[[Any], bool] | None = None, size: Callable[[Any], int] = lambda _: 1,
+) -> Iterator[Any]:
     """The items of ``stream``, but only once one of them has a count: a file whose records all lack counts
     (or, with a forced format, that yields no record) fails before anything is written.
 
@@ -204,21 +241,22 @@ def _counted_first(
     one, the rest of the file is scanned without being kept and, when a count turns
     up after all, the file is read again from the start.
     """
+    counted = has_counts or _has_counts
     items = stream()
-    held: list[ParsedItem] = []
+    held: list[Any] = []
     for item in items:
         held.append(item)
-        if _has_counts(item):
+        if counted(item):
             yield from held
             yield from items
             return
-        if len(held) >= HOLD_RECORDS:
+        if sum(map(size, held)) >= HOLD_RECORDS:
             break
     else:
-        _no_counts(report, path, name, fmt, held)
+        _no_counts(report, path, name, fmt, sum(map(size, held)))
         return
-    if not any(_has_counts(item) for item in items):
-        _no_counts(report, path, name, fmt, held)
+    if not any(counted(item) for item in items):
+        _no_counts(report, path, name, fmt, sum(map(size, held)))
         return
     report.restart()
     yield from stream()
@@ -228,16 +266,22 @@ def _has_counts(item: ParsedItem) -> bool:
     return item.metrics is not None and item.metrics.has_engagement()
 
 
-def _no_counts(report: ImportReport, path: Path, name: str, fmt: str, held: list[ParsedItem]) -> None:
-    """Raises ImportFailed when a file gave rows without any count, or a forced format read nothing."""
+def _no_counts(report: ImportReport, path: Path, name: str, fmt: str, held: int) -> None:
+    """Raises ImportFailed when a file gave rows without any count, when every record was skipped,
+    or when a forced format read nothing."""
     if report.failure is not None and not held:
         return
     if held:
         hint = COUNT_HINT.get(name, "stats {playCount, diggCount, commentCount, shareCount} on each item")
-        raise ImportFailed(f"{path}: none of its {len(held):,} records has a count (plays, likes, comments, shares or saves); "
+        raise ImportFailed(f"{path}: none of its {held:,} records has a count (plays, likes, comments, shares or saves); "
                            f"expected {hint}")
+    expected = EXPECTED.get(fmt if fmt != "auto" else name, name)
+    skipped = sum(report.skipped.values())
+    if skipped and not report.lone_authors:
+        reasons = ", ".join(f"{reason} {n:,}" for reason, n in report.skipped.most_common())
+        raise ImportFailed(f"{path}: --format {fmt} kept none of its {skipped:,} records (skipped: {reasons}); expected {expected}")
     if report.records == 0 and (fmt != "auto" or name in ("csv", "parquet")):
-        raise ImportFailed(f"{path}: --format {fmt} read no record; expected {EXPECTED.get(fmt if fmt != 'auto' else name, name)}")
+        raise ImportFailed(f"{path}: --format {fmt} read no record; expected {expected}")
 
 
 def import_files(
