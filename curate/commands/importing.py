@@ -199,7 +199,7 @@ def _write_table(
     table: TableOptions | None, report: ImportReport,
 ) -> WriteCounts:
     """A CSV or Parquet file written batch by batch, column by column, in one transaction."""
-    from db.catalog import WriteCounts, bulk_writing, write_columns
+    from db.catalog import WriteCounts, write_columns
     from db.types import utcnow
     from scrapers.parse import iter_table_batches
 
@@ -207,7 +207,7 @@ def _write_table(
         return _batches(iter_table_batches(path, name, on_bytes, table), report)
 
     total, now = WriteCounts(), utcnow()
-    with engine.begin() as conn, bulk_writing(conn):
+    with engine.begin() as conn:
         for batch in _counted_first(stream, report, path, name, fmt, has_counts=lambda b: any(b.engaged()), size=len):
             total += write_columns(conn, batch, f"import:{name}", now)
     return total
@@ -247,7 +247,9 @@ def _counted_first(
     for item in items:
         held.append(item)
         if counted(item):
-            yield from held
+            held.reverse()
+            while held:  # let go of each held record (a batch of rows, maybe) once it is written
+                yield held.pop()
             yield from items
             return
         if sum(map(size, held)) >= HOLD_RECORDS:
