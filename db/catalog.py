@@ -140,6 +140,11 @@ def _author_row(rec: AuthorRecord, now: datetime) -> dict[str, Any]:
 
 
 def _existing_video_ids(conn: Connection, ids: list[str]) -> set[str]:
+    return _existing_ids(conn, Video.__table__, ids)
+
+
+def _existing_ids(conn: Connection, table: sa.Table, ids: list[str]) -> set[str]:
+    """Which of ``ids`` the table's ``id`` column holds."""
     # written out per dialect: SQLAlchemy's expanding IN names each of a batch's 2,000 parameters
     # on every call, which cost 15 % of a table import's write
     if not ids:
@@ -147,12 +152,11 @@ def _existing_video_ids(conn: Connection, ids: list[str]) -> set[str]:
     if conn.dialect.name == "sqlite":
         found: set[str] = set()
         for chunk in batched(ids, 30_000):  # SQLite takes at most 32,766 parameters
-            rows = conn.exec_driver_sql(f"SELECT id FROM video WHERE id IN ({','.join('?' * len(chunk))})", tuple(chunk))
+            rows = conn.exec_driver_sql(f"SELECT id FROM {table.name} WHERE id IN ({','.join('?' * len(chunk))})", tuple(chunk))
             found.update(row[0] for row in rows)
         return found
     if conn.dialect.name == "postgresql":
-        return set(conn.execute(sa.text("SELECT id FROM video WHERE id = ANY(:ids)"), {"ids": list(ids)}).scalars())
-    table = Video.__table__
+        return set(conn.execute(sa.text(f"SELECT id FROM {table.name} WHERE id = ANY(:ids)"), {"ids": list(ids)}).scalars())
     return set(conn.execute(sa.select(table.c.id).where(table.c.id.in_(ids))).scalars())
 
 
@@ -193,7 +197,9 @@ def write_columns(conn: Connection, batch: RecordColumns, source: str, observed_
     video, metrics = {k: pick(v) for k, v in batch.video.items()}, {k: pick(v) for k, v in batch.metrics.items()}
     now = {"first_seen_at": observed_at, "updated_at": observed_at}
     authors = _author_columns(batch.author)
-    counts = WriteCounts(authors=upsert_columns(conn, Author.__table__, authors, ["id"], same=now, overrides=_author_overrides(conn)))
+    known = _stored(authors["id"], _existing_ids(conn, Author.__table__, authors["id"]))
+    counts = WriteCounts(authors=insert_new_columns(conn, Author.__table__, _take(authors, known, False), ["id"], same=now))
+    counts.authors += upsert_columns(conn, Author.__table__, _take(authors, known, True), ["id"], same=now, overrides=_author_overrides(conn))
     columns = _video_columns(video, pick(batch.raw), batch.source_format)
     # rows of videos not stored yet are plain inserts (SQLite's DO UPDATE costs half as much again per row, conflict or not)
     stored = _stored(video["id"], _existing_video_ids(conn, video["id"]))
