@@ -108,7 +108,8 @@ class RecordColumns:
 
     ``video``, ``author`` and ``metrics`` map the fields of VideoRecord, AuthorRecord
     and MetricRecord to one value per kept row (``author["id"]`` is None where a row
-    names no author); ``raw`` is each kept row as read. ``positions`` are the kept
+    names no author); ``raw`` is each kept row as read, or ``raw_json`` the same rows
+    already written as JSON text (a CSV's, built on whole columns). ``positions`` are the kept
     rows' places among the ``rows`` read and ``errors`` the skipped ones with why,
     so that :meth:`items` gives the records in the file's order.
     """
@@ -116,16 +117,25 @@ class RecordColumns:
     video: dict[str, list[Any]]
     author: dict[str, list[Any]]
     metrics: dict[str, list[Any]]
-    raw: list[dict[str, Any]]
+    raw: list[dict[str, Any]] | None
     source_format: str
     rows: int = 0
     positions: list[int] = field(default_factory=list)
     errors: list[tuple[int, Exception]] = field(default_factory=list)
+    raw_json: list[str] | None = None
     #: values kept rows held but could not keep: reason (``bad_create_time``…) → the kept rows' indices
     dropped: dict[str, list[int]] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return len(self.raw)
+        return len(self.positions)
+
+    def raw_rows(self) -> list[dict[str, Any]]:
+        """Each kept row as read (decoded from ``raw_json`` where the batch holds the text)."""
+        if self.raw is not None:
+            return self.raw
+        import orjson
+
+        return [orjson.loads(text) for text in self.raw_json or ()]
 
     def skipped(self) -> dict[str, int]:
         """The rows left out, by reason."""
@@ -154,11 +164,12 @@ class RecordColumns:
         out: list[Any] = [None] * self.rows
         for at, error in self.errors:
             out[at] = error
+        raw = self.raw_rows()
         values = zip(zip(*self.video.values()), zip(*self.author.values()), zip(*self.metrics.values()), strict=True)
         for i, (at, (video, author, metrics)) in enumerate(zip(self.positions, values, strict=True)):
             a = AuthorRecord(**dict(zip(names[1], author, strict=True))) if author[0] is not None else None
             m = MetricRecord(**dict(zip(names[2], metrics, strict=True)))
             out[at] = ParsedItem(video=VideoRecord(**dict(zip(names[0], video, strict=True))), author=a,
-                                 metrics=None if m.is_empty() else m, raw=self.raw[i], source_format=self.source_format,
+                                 metrics=None if m.is_empty() else m, raw=raw[i], source_format=self.source_format,
                                  dropped=dropped.get(i, ()))
         return [o for o in out if o is not None]

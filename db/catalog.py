@@ -200,11 +200,14 @@ def write_columns(conn: Connection, batch: RecordColumns, source: str, observed_
     known = _stored(authors["id"], _existing_ids(conn, Author.__table__, authors["id"]))
     counts = WriteCounts(authors=insert_new_columns(conn, Author.__table__, _take(authors, known, False), ["id"], same=now))
     counts.authors += upsert_columns(conn, Author.__table__, _take(authors, known, True), ["id"], same=now, overrides=_author_overrides(conn))
-    columns = _video_columns(video, pick(batch.raw), batch.source_format)
+    # a CSV's rows come as JSON text already, which SQLite stores as it is
+    as_text = conn.dialect.name == "sqlite" and batch.raw_json is not None
+    columns = _video_columns(video, pick(batch.raw_json if as_text else batch.raw_rows()), batch.source_format)
+    bound = frozenset({"raw"} if as_text else ())
     # rows of videos not stored yet are plain inserts (SQLite's DO UPDATE costs half as much again per row, conflict or not)
     stored = _stored(video["id"], _existing_video_ids(conn, video["id"]))
-    counts.new = insert_new_columns(conn, Video.__table__, _take(columns, stored, False), ["id"], same=now)
-    counts.updated = upsert_columns(conn, Video.__table__, _take(columns, stored, True), ["id"], same=now)
+    counts.new = insert_new_columns(conn, Video.__table__, _take(columns, stored, False), ["id"], same=now, bound=bound)
+    counts.updated = upsert_columns(conn, Video.__table__, _take(columns, stored, True), ["id"], same=now, bound=bound)
     observed = {"observed_at": observed_at, "provenance": Provenance.OBSERVED.value, "source": source}
     counts.observations = insert_new_columns(conn, MetricObservation.__table__, _observation_columns(video["id"], metrics),
                                              ["video_id", "provenance", "fingerprint"], same=observed)

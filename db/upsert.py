@@ -82,28 +82,32 @@ def _upsert_statement(
 
 def upsert_columns(
     conn: Connection, table: sa.Table, columns: Mapping[str, Sequence[Any]], key: Sequence[str],
-    same: Mapping[str, Any] | None = None, overrides: Mapping[str, Any] | None = None,
+    same: Mapping[str, Any] | None = None, overrides: Mapping[str, Any] | None = None, bound: frozenset[str] = frozenset(),
 ) -> int:
     """:func:`upsert` of rows given column by column; ``same`` holds the columns whose value every row shares.
 
     The statement and its counting are :func:`upsert`'s; on SQLite the rows are
-    bound column by column (each column's distinct values processed once).
+    bound column by column (each column's distinct values processed once), and
+    the columns named in ``bound`` hold values already as SQLite binds them (JSON
+    as text); those are for SQLite only.
     """
     same = dict(same or {})
     stmt = _upsert_statement(conn, table, [*columns, *same], key, None, overrides)
-    return _execute_columns(conn, stmt, table, key, columns, same)
+    return _execute_columns(conn, stmt, table, key, columns, same, bound)
 
 
 def insert_new_columns(
-    conn: Connection, table: sa.Table, columns: Mapping[str, Sequence[Any]], key: Sequence[str], same: Mapping[str, Any] | None = None
+    conn: Connection, table: sa.Table, columns: Mapping[str, Sequence[Any]], key: Sequence[str], same: Mapping[str, Any] | None = None,
+    bound: frozenset[str] = frozenset(),
 ) -> int:
-    """:func:`insert_new` of rows given column by column (``same``: as for :func:`upsert_columns`)."""
+    """:func:`insert_new` of rows given column by column (``same``, ``bound``: as for :func:`upsert_columns`)."""
     stmt = dialect_insert(conn, table).on_conflict_do_nothing(index_elements=list(key))
-    return _execute_columns(conn, stmt, table, key, columns, dict(same or {}))
+    return _execute_columns(conn, stmt, table, key, columns, dict(same or {}), bound)
 
 
 def _execute_columns(
-    conn: Connection, stmt: Any, table: sa.Table, key: Sequence[str], columns: Mapping[str, Sequence[Any]], same: dict[str, Any]
+    conn: Connection, stmt: Any, table: sa.Table, key: Sequence[str], columns: Mapping[str, Sequence[Any]], same: dict[str, Any],
+    bound: frozenset[str] = frozenset(),
 ) -> int:
     n = len(next(iter(columns.values()), ()))
     if n == 0:
@@ -111,7 +115,9 @@ def _execute_columns(
     if conn.dialect.name == "sqlite":
         plan = _SqliteBinding.plan(conn, stmt, table, [*columns, *same])
         if plan is not None:
-            return plan.execute_columns(conn, columns, same)
+            return plan.execute_columns(conn, columns, same, bound)
+    if bound:
+        raise ValueError(f"columns given as SQLite binds them ({', '.join(sorted(bound))}) on {conn.dialect.name}")
     names = [*columns, *same]
     rows = [dict(zip(names, (*values, *same.values()), strict=True)) for values in zip(*columns.values(), strict=True)]
     return _execute_counting(conn, stmt, table, key, rows, BATCH_ROWS)
@@ -177,9 +183,12 @@ class _SqliteBinding:
         params = [self._bind(row, memo) for row in rows]
         return conn.exec_driver_sql(self.sql, params).rowcount
 
-    def execute_columns(self, conn: Connection, columns: Mapping[str, Sequence[Any]], same: Mapping[str, Any]) -> int:
-        """Runs the statement for rows given column by column; returns how many rows it inserted or changed."""
-        processors = dict(self.processors)
+    def execute_columns(
+        self, conn: Connection, columns: Mapping[str, Sequence[Any]], same: Mapping[str, Any], bound: frozenset[str] = frozenset()
+    ) -> int:
+        """Runs the statement for rows given column by column (those in ``bound`` left as given); returns how many
+        rows it inserted or changed."""
+        processors = {i: p for i, p in self.processors if self.names[i] not in bound}
         ordered: list[Any] = []
         for i, name in enumerate(self.names):
             if i in self.constant_at:

@@ -116,9 +116,13 @@ class ColumnParser:
     def __init__(self, columns: ColumnMap, cells: CellOptions) -> None:
         self.fields, self.cells = columns.fields, cells
 
-    def __call__(self, columns: Mapping[str, pa.Array], raw: list[dict[str, Any]], errors: list[ParseError]) -> RecordColumns:
-        """The records of one batch; ``errors`` are rows the reader already refused (they count among the rows)."""
-        n = len(raw)
+    def __call__(
+        self, columns: Mapping[str, pa.Array], raw: list[dict[str, Any]] | None, errors: list[ParseError], raw_json: list[str] | None = None
+    ) -> RecordColumns:
+        """The records of one batch; ``errors`` are rows the reader already refused (they count among the rows).
+
+        The rows as read are ``raw`` (dicts) or ``raw_json`` (their JSON text)."""
+        n = len(raw if raw is not None else raw_json or ())
         self.batch, self.n, self.dropped = columns, n, {}
         vid, error = checked_fast(self.get("video_id"), lambda v: video_id(_id_text(v)), n, PLAIN_ID, pa.Array.to_pylist)
         counts = {}
@@ -136,7 +140,8 @@ class ColumnParser:
         listed = (lambda v: v.tolist()) if every else (lambda v: v[kept].tolist())
         return RecordColumns(
             video={k: listed(v) for k, v in video.items()}, author={k: listed(v) for k, v in author.items()},
-            metrics={k: listed(v) for k, v in metrics.items()}, raw=raw if every else [raw[i] for i in where], source_format=TABLE,
+            metrics={k: listed(v) for k, v in metrics.items()}, raw=_rows(raw, where, every), raw_json=_rows(raw_json, where, every),
+            source_format=TABLE,
             rows=n + len(errors), positions=where,
             errors=[(int(i), error[i]) for i in np.flatnonzero(~kept)] + [(n + j, e) for j, e in enumerate(errors)],
             dropped={reason: np.flatnonzero(mask[kept]).tolist() for reason, mask in self.dropped.items()},
@@ -202,6 +207,12 @@ class ColumnParser:
         return each(pa.array(numbers.tolist(), pa.float64()), lambda x: int(x) if x is not None and x < 2**31 else None, self.n)
 
 
+def _rows(values: list[Any] | None, where: list[int], every: bool) -> list[Any] | None:
+    if values is None or every:
+        return values
+    return [values[i] for i in where]
+
+
 def _category(value: Any) -> str | None:
     categories = to_list(value)
     return categories[0].lower()[:32] if categories else None
@@ -218,6 +229,34 @@ def _text(column: pa.Array) -> pa.Array:
         return column.cast(pa.string())
     except pa.ArrowInvalid:
         return pa.array([b.decode("utf-8", "replace") for b in column.to_pylist()], pa.string())
+
+
+#: characters JSON must escape inside a string
+_JSON_ESCAPED = r'["\\\x00-\x1f]'
+
+
+def json_strings(column: pa.Array) -> pa.Array:
+    """Each text cell as a JSON string, as orjson writes it (cells that need escaping are escaped by orjson itself)."""
+    import orjson
+
+    quoted = pc.binary_join_element_wise('"', column, '"', "")
+    escape = pc.match_substring_regex(column, _JSON_ESCAPED)
+    if not pc.any(escape).as_py():
+        return quoted
+    escaped = [orjson.dumps(text).decode() for text in column.filter(escape).to_pylist()]
+    return pc.replace_with_mask(quoted, escape, pa.array(escaped, pa.string()))
+
+
+def json_objects(columns: Mapping[str, pa.Array]) -> list[str]:
+    """Each row of text columns as the JSON object ``{column: cell, …}``, written on whole columns."""
+    import orjson
+
+    parts: list[Any] = []
+    for i, (name, column) in enumerate(columns.items()):
+        parts += [("{" if i == 0 else ",") + orjson.dumps(name).decode() + ":", json_strings(column)]
+    if not parts:
+        return []
+    return pc.binary_join_element_wise(*parts, "}", "").to_pylist()
 
 
 def csv_batches(
@@ -241,14 +280,12 @@ def csv_batches(
         try:
             for batch in pa_csv.open_csv(f, read_options=read, parse_options=parse, convert_options=convert):
                 columns = dict(zip(names, map(_text, batch.columns), strict=True))
-                values = [c.to_pylist() for c in columns.values()]
-                raw = [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
-                yield parser(columns, raw, refused[:])
+                yield parser(columns, None, refused[:], raw_json=json_objects(columns))
                 refused.clear()
         except pa.ArrowInvalid as exc:
             raise ParseError("malformed_csv", str(exc)[:160]) from None
     if refused:
-        yield parser({n: pa.array([], pa.string()) for n in names}, [], refused[:])
+        yield parser({n: pa.array([], pa.string()) for n in names}, [], refused[:], raw_json=None)
 
 
 def parquet_batches(
