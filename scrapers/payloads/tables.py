@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -170,6 +171,13 @@ def _missing(item: ParsedItem) -> tuple[str, ...]:
 
 
 def _file_delimiter(path: Path) -> str:
+    stat = path.stat()
+    return _delimiter_of(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _delimiter_of(path: str, _mtime_ns: int, _size: int) -> str:
+    # sniffing 64 kB takes tens of milliseconds, and checking, then reading, a file asks three times
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
         return sniff_delimiter(f.read(64 << 10))
 
