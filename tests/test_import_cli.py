@@ -166,7 +166,7 @@ def test_a_forced_format_that_keeps_no_record_is_an_error_naming_the_skip_reason
     result = cli("import", path, "--format", "item", ok=False)
     assert result.exit_code == 1 and "Traceback" not in result.output
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith("error: ") and str(path) in line and "kept none of its 2 records" in line
+    assert line.startswith("error: ") and str(path) in line and "--format item, kept none of its 2 records" in line
     assert "skipped: no_id 2" in line and "itemStruct objects with an id" in line
     assert json.loads(cli("status", "--json").stdout)["videos"] == 0
 
@@ -184,7 +184,7 @@ def test_a_table_whose_rows_are_all_refused_is_an_error_with_the_reasons(cli, tm
     path.write_text("video_id,likes\nabc,1\n7001,-4\n7002,12k\n")
     result = cli("import", path, ok=False)
     [line] = result.stderr.strip().splitlines()
-    assert result.exit_code == 1 and "kept none of its 3 records" in line
+    assert result.exit_code == 1 and "read as csv, kept none of its 3 records" in line
     assert all(f"{r} 1" in line for r in ("bad_id", "negative_count", "non_numeric_count"))
 
 

@@ -281,7 +281,8 @@ def _no_counts(report: ImportReport, path: Path, name: str, fmt: str, held: int)
     skipped = sum(report.skipped.values())
     if skipped and not report.lone_authors:
         reasons = ", ".join(f"{reason} {n:,}" for reason, n in report.skipped.most_common())
-        raise ImportFailed(f"{path}: --format {fmt} kept none of its {skipped:,} records (skipped: {reasons}); expected {expected}")
+        how = f"--format {fmt}" if fmt != "auto" else f"read as {name}"
+        raise ImportFailed(f"{path}: {how}, kept none of its {skipped:,} records (skipped: {reasons}); expected {expected}")
     if report.records == 0 and (fmt != "auto" or name in ("csv", "parquet")):
         raise ImportFailed(f"{path}: --format {fmt} read no record; expected {expected}")
 
