@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -207,10 +209,24 @@ def _write_table(
         return _batches(iter_table_batches(path, name, on_bytes, table), report)
 
     total, now = WriteCounts(), utcnow()
-    with engine.begin() as conn:
+    with _cycle_collector_paused(), engine.begin() as conn:
         for batch in _counted_first(stream, report, path, name, fmt, has_counts=lambda b: any(b.engaged()), size=len):
             total += write_columns(conn, batch, f"import:{name}", now)
     return total
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a table is written: its batches are millions of short-lived
+    containers that reference counting frees (none forms a cycle), and the collector's passes over
+    them cost about 5 % of the import."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _batches(batches: Iterable[RecordColumns], report: ImportReport) -> Iterator[RecordColumns]:
