@@ -100,3 +100,76 @@ class ParsedItem:
     missing: tuple[str, ...] = field(default=())
     #: what the payload held but the record could not keep, as countable reasons (``author_id_too_long``)
     dropped: tuple[str, ...] = field(default=())
+
+
+@dataclass
+class RecordColumns:
+    """A batch of table rows parsed column by column: what a list of ``ParsedItem`` holds, as columns.
+
+    ``video``, ``author`` and ``metrics`` map the fields of VideoRecord, AuthorRecord
+    and MetricRecord to one value per kept row (``author["id"]`` is None where a row
+    names no author); ``raw`` is each kept row as read, or ``raw_json`` the same rows
+    already written as JSON text (a CSV's, built on whole columns). ``positions`` are the kept
+    rows' places among the ``rows`` read and ``errors`` the skipped ones with why,
+    so that :meth:`items` gives the records in the file's order.
+    """
+
+    video: dict[str, list[Any]]
+    author: dict[str, list[Any]]
+    metrics: dict[str, list[Any]]
+    raw: list[dict[str, Any]] | None
+    source_format: str
+    rows: int = 0
+    positions: list[int] = field(default_factory=list)
+    errors: list[tuple[int, Exception]] = field(default_factory=list)
+    raw_json: list[str] | None = None
+    #: values kept rows held but could not keep: reason (``bad_create_time``…) → the kept rows' indices
+    dropped: dict[str, list[int]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def raw_rows(self) -> list[dict[str, Any]]:
+        """Each kept row as read (decoded from ``raw_json`` where the batch holds the text)."""
+        if self.raw is not None:
+            return self.raw
+        import orjson
+
+        return [orjson.loads(text) for text in self.raw_json or ()]
+
+    def skipped(self) -> dict[str, int]:
+        """The rows left out, by reason."""
+        counts: dict[str, int] = {}
+        for _, error in self.errors:
+            reason = getattr(error, "reason", type(error).__name__)
+            counts[reason] = counts.get(reason, 0) + 1
+        return counts
+
+    def engaged(self) -> list[bool]:
+        """Per kept row: whether it carries one of the video's own counts (plays, likes, comments, shares, saves)."""
+        own = [self.metrics[f] for f in ("plays", "likes", "comments", "shares", "saves")]
+        return [any(v is not None for v in values) for values in zip(*own, strict=True)]
+
+    def dropped_counts(self) -> dict[str, int]:
+        """The values dropped from kept rows, by reason."""
+        return {reason: len(rows) for reason, rows in self.dropped.items() if rows}
+
+    def items(self) -> list[ParsedItem | Exception]:
+        """The rows as records, in the file's order: a ``ParsedItem`` per kept row, the error of each skipped one."""
+        names = [list(self.video), list(self.author), list(self.metrics)]
+        dropped: dict[int, tuple[str, ...]] = {}
+        for reason, rows in self.dropped.items():
+            for i in rows:
+                dropped[i] = (*dropped.get(i, ()), reason)
+        out: list[Any] = [None] * self.rows
+        for at, error in self.errors:
+            out[at] = error
+        raw = self.raw_rows()
+        values = zip(zip(*self.video.values()), zip(*self.author.values()), zip(*self.metrics.values()), strict=True)
+        for i, (at, (video, author, metrics)) in enumerate(zip(self.positions, values, strict=True)):
+            a = AuthorRecord(**dict(zip(names[1], author, strict=True))) if author[0] is not None else None
+            m = MetricRecord(**dict(zip(names[2], metrics, strict=True)))
+            out[at] = ParsedItem(video=VideoRecord(**dict(zip(names[0], video, strict=True))), author=a,
+                                 metrics=None if m.is_empty() else m, raw=raw[i], source_format=self.source_format,
+                                 dropped=dropped.get(i, ()))
+        return [o for o in out if o is not None]

@@ -12,16 +12,16 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from core.records import AuthorRecord, MetricRecord, ParsedItem, Provenance, VideoRecord
+from core.records import AuthorRecord, MetricRecord, ParsedItem, Provenance, RecordColumns, VideoRecord
 from db.models import Author, CatalogMeta, CrawlRun, MetricObservation, Snapshot, Video
 from db.types import utcnow
-from db.upsert import BATCH_ROWS, batched, dialect_insert, insert_new, upsert
+from db.upsert import BATCH_ROWS, batched, dialect_insert, insert_new, insert_new_columns, upsert, upsert_columns
 
 AUTHOR_STATS = ("followers", "following", "hearts", "video_count")
 AUTHOR_FIELDS = tuple(f.name for f in fields(AuthorRecord))
@@ -113,17 +113,20 @@ def _upsert_authors(conn: Connection, records: list[AuthorRecord], now: datetime
     rows = [_author_row(r, now) for r in records]
     if not rows:
         return 0
+    return upsert(conn, Author.__table__, rows, key=["id"], overrides=_author_overrides(conn))
+
+
+def _author_overrides(conn: Connection) -> dict[str, Any]:
     table = Author.__table__
     excluded = dialect_insert(conn, table).excluded
     # observed counts replace simulated ones wholesale instead of merging with them
-    overrides = {
+    return {
         c: sa.case(
             (sa.and_(excluded.stats_provenance == Provenance.OBSERVED, table.c.stats_provenance == Provenance.SIMULATED), excluded[c]),
             else_=sa.func.coalesce(excluded[c], table.c[c]),
         )
         for c in AUTHOR_STATS
     }
-    return upsert(conn, table, rows, key=["id"], overrides=overrides)
 
 
 def _author_row(rec: AuthorRecord, now: datetime) -> dict[str, Any]:
@@ -137,16 +140,23 @@ def _author_row(rec: AuthorRecord, now: datetime) -> dict[str, Any]:
 
 
 def _existing_video_ids(conn: Connection, ids: list[str]) -> set[str]:
+    return _existing_ids(conn, Video.__table__, ids)
+
+
+def _existing_ids(conn: Connection, table: sa.Table, ids: list[str]) -> set[str]:
+    """Which of ``ids`` the table's ``id`` column holds."""
     # written out per dialect: SQLAlchemy's expanding IN names each of a batch's 2,000 parameters
     # on every call, which cost 15 % of a table import's write
     if not ids:
         return set()
     if conn.dialect.name == "sqlite":
-        found = conn.exec_driver_sql(f"SELECT id FROM video WHERE id IN ({','.join('?' * len(ids))})", tuple(ids))
-        return {row[0] for row in found}
+        found: set[str] = set()
+        for chunk in batched(ids, 30_000):  # SQLite takes at most 32,766 parameters
+            rows = conn.exec_driver_sql(f"SELECT id FROM {table.name} WHERE id IN ({','.join('?' * len(chunk))})", tuple(chunk))
+            found.update(row[0] for row in rows)
+        return found
     if conn.dialect.name == "postgresql":
-        return set(conn.execute(sa.text("SELECT id FROM video WHERE id = ANY(:ids)"), {"ids": list(ids)}).scalars())
-    table = Video.__table__
+        return set(conn.execute(sa.text(f"SELECT id FROM {table.name} WHERE id = ANY(:ids)"), {"ids": list(ids)}).scalars())
     return set(conn.execute(sa.select(table.c.id).where(table.c.id.in_(ids))).scalars())
 
 
@@ -173,6 +183,120 @@ def _observation_row(item: ParsedItem, source: str, observed_at: datetime) -> di
         fingerprint=metric_fingerprint(values),
     )
     return row
+
+
+def write_columns(conn: Connection, batch: RecordColumns, source: str, observed_at: datetime) -> WriteCounts:
+    """:func:`write_batch` for a batch of table rows given column by column, on an open transaction.
+
+    As there, a later row wins over an earlier one with the same video id, and an
+    author's fields are the last known of its rows.
+    """
+    ids = batch.video["id"]
+    last = dict(zip(ids, range(len(ids))))
+    pick = _picker(sorted(last.values()) if len(last) < len(ids) else None)
+    video, metrics = {k: pick(v) for k, v in batch.video.items()}, {k: pick(v) for k, v in batch.metrics.items()}
+    now = {"first_seen_at": observed_at, "updated_at": observed_at}
+    authors = _author_columns(batch.author)
+    known = _stored(authors["id"], _existing_ids(conn, Author.__table__, authors["id"]))
+    counts = WriteCounts(authors=insert_new_columns(conn, Author.__table__, _take(authors, known, False), ["id"], same=now))
+    counts.authors += upsert_columns(conn, Author.__table__, _take(authors, known, True), ["id"], same=now, overrides=_author_overrides(conn))
+    # a CSV's rows come as JSON text already, which SQLite stores as it is
+    as_text = conn.dialect.name == "sqlite" and batch.raw_json is not None
+    columns = _video_columns(video, pick(batch.raw_json if as_text else batch.raw_rows()), batch.source_format)
+    bound = frozenset({"raw"} if as_text else ())
+    # rows of videos not stored yet are plain inserts (SQLite's DO UPDATE costs half as much again per row, conflict or not)
+    stored = _stored(video["id"], _existing_video_ids(conn, video["id"]))
+    counts.new = insert_new_columns(conn, Video.__table__, _take(columns, stored, False), ["id"], same=now, bound=bound)
+    counts.updated = upsert_columns(conn, Video.__table__, _take(columns, stored, True), ["id"], same=now, bound=bound)
+    observed = {"observed_at": observed_at, "provenance": Provenance.OBSERVED.value, "source": source}
+    counts.observations = insert_new_columns(conn, MetricObservation.__table__, _observation_columns(video["id"], metrics),
+                                             ["video_id", "provenance", "fingerprint"], same=observed)
+    return counts
+
+
+def _stored(ids: list[str], existing: set[str]) -> Any:
+    """Per row: whether its id is in ``existing`` (a boolean array)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not existing:
+        return None
+    return pc.is_in(pa.array(ids, pa.string()), value_set=pa.array(list(existing), pa.string())).to_numpy(zero_copy_only=False)
+
+
+def _take(columns: dict[str, list[Any]], stored: Any, which: bool) -> dict[str, list[Any]]:
+    """The rows of ``columns`` whose ``stored`` flag is ``which`` (``stored`` None: none is stored)."""
+    import numpy as np
+
+    if stored is None:
+        return columns if not which else {k: [] for k in columns}
+    rows = np.flatnonzero(stored == which).tolist()
+    pick = _picker(rows if len(rows) < len(stored) else None)
+    return {k: pick(v) for k, v in columns.items()}
+
+
+def _picker(rows: list[int] | None) -> Any:
+    """A function that takes ``rows`` out of a column (None: all of them)."""
+    if rows is None:
+        return lambda values: values
+    if len(rows) < 2:
+        return lambda values: [values[i] for i in rows]
+    get = itemgetter(*rows)
+    return lambda values: list(get(values))
+
+
+def _author_columns(author: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """The authors of a batch, each once with the last known value of each field (as :func:`_merge_authors`)."""
+    import numpy as np
+    import pyarrow as pa
+
+    ids, n = author["id"], len(author["id"])
+    fields = [f for f in AUTHOR_FIELDS if f != "id"]
+    values = {f: np.fromiter([*author[f], None], dtype=object, count=n + 1) for f in fields}
+    at = np.arange(n)
+    # per author and field, the last row that knows the field (-1: none), aggregated by Arrow
+    known = pa.table({"id": pa.array(ids, pa.string()), **{f: np.where(np.equal(values[f][:n], None), -1, at) for f in fields}})
+    grouped = known.filter(pa.compute.is_valid(known["id"])).group_by("id").aggregate([(f, "max") for f in fields])
+    columns = {"id": grouped["id"].to_pylist()}
+    for f in fields:
+        rows = grouped[f"{f}_max"].to_numpy()
+        columns[f] = values[f][np.where(rows < 0, n, rows)].tolist()
+    columns["account_created_at"] = columns.pop("created_at")
+    stats = np.zeros(len(columns["id"]), dtype=bool)
+    for c in AUTHOR_STATS:
+        stats |= ~np.equal(np.array(columns[c], dtype=object), None)
+    columns["stats_provenance"] = np.where(stats, Provenance.OBSERVED.value, None).tolist()
+    columns["account_created_provenance"] = [Provenance.OBSERVED.value if c else None for c in columns["account_created_at"]]
+    return columns
+
+
+def _video_columns(video: dict[str, list[Any]], raw: list[dict[str, Any]], source_format: str) -> dict[str, list[Any]]:
+    columns = {k: v for k, v in video.items() if k != "author_handle"}
+    columns["hashtags"] = [list(h) or None for h in video["hashtags"]]
+    columns["raw"] = raw
+    columns["source_format"] = [source_format] * len(raw)
+    columns["category_provenance"] = [Provenance.OBSERVED.value if c else None for c in video["category"]]
+    return columns
+
+
+def _observation_columns(ids: list[str], metrics: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """The observations of rows with one of the video's own counts, with the digest of their counts."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    counts = {f: pa.array(metrics[f], pa.int64()) for f in METRIC_FIELDS}
+    engaged = np.zeros(len(ids), dtype=bool)
+    for f in METRIC_FIELDS[:5]:
+        engaged |= counts[f].is_valid().to_numpy(zero_copy_only=False)
+    keep = pa.array(engaged)
+    kept = {f: counts[f].filter(keep) for f in METRIC_FIELDS}
+    # metric_fingerprint's text, built on whole columns: the counts joined by '|', an unknown one empty
+    text = pc.binary_join_element_wise(*(pc.fill_null(pc.cast(kept[f], pa.string()), "") for f in METRIC_FIELDS), "|")
+    columns = {f: kept[f].to_pylist() for f in METRIC_FIELDS}
+    columns["video_id"] = pa.array(ids, pa.string()).filter(keep).to_pylist()
+    columns["fingerprint"] = [hashlib.sha1(t.encode()).hexdigest() for t in text.to_pylist()]
+    return columns
 
 
 def catalog_status(engine: Engine) -> dict[str, Any]:

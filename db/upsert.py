@@ -7,7 +7,7 @@ One statement per batch, run as an executemany by the driver; never a
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import islice
+from itertools import islice, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -62,17 +62,65 @@ def upsert(
     """
     if not rows:
         return 0
+    stmt = _upsert_statement(conn, table, list(rows[0].keys()), key, compare, overrides)
+    return _execute_counting(conn, stmt, table, key, rows, batch_rows)
+
+
+def _upsert_statement(
+    conn: Connection, table: sa.Table, columns: list[str], key: Sequence[str], compare: Sequence[str] | None,
+    overrides: Mapping[str, Any] | None,
+) -> Any:
     stmt = dialect_insert(conn, table)
-    columns = list(rows[0].keys())
     compare = [c for c in (compare if compare is not None else columns) if c not in key and c not in NOT_COMPARED]
     set_ = {c: sa.func.coalesce(stmt.excluded[c], table.c[c]) for c in compare}
     set_.update(_touch_columns(table, columns, compare, stmt))
     set_.update(overrides or {})
     if set_:
-        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=set_, where=_changed(table, stmt.excluded, compare))
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
-    return _execute_counting(conn, stmt, table, key, rows, batch_rows)
+        return stmt.on_conflict_do_update(index_elements=list(key), set_=set_, where=_changed(table, stmt.excluded, compare))
+    return stmt.on_conflict_do_nothing(index_elements=list(key))
+
+
+def upsert_columns(
+    conn: Connection, table: sa.Table, columns: Mapping[str, Sequence[Any]], key: Sequence[str],
+    same: Mapping[str, Any] | None = None, overrides: Mapping[str, Any] | None = None, bound: frozenset[str] = frozenset(),
+) -> int:
+    """:func:`upsert` of rows given column by column; ``same`` holds the columns whose value every row shares.
+
+    The statement and its counting are :func:`upsert`'s; on SQLite the rows are
+    bound column by column (each column's distinct values processed once), and
+    the columns named in ``bound`` hold values already as SQLite binds them (JSON
+    as text); those are for SQLite only.
+    """
+    same = dict(same or {})
+    stmt = _upsert_statement(conn, table, [*columns, *same], key, None, overrides)
+    return _execute_columns(conn, stmt, table, key, columns, same, bound)
+
+
+def insert_new_columns(
+    conn: Connection, table: sa.Table, columns: Mapping[str, Sequence[Any]], key: Sequence[str], same: Mapping[str, Any] | None = None,
+    bound: frozenset[str] = frozenset(),
+) -> int:
+    """:func:`insert_new` of rows given column by column (``same``, ``bound``: as for :func:`upsert_columns`)."""
+    stmt = dialect_insert(conn, table).on_conflict_do_nothing(index_elements=list(key))
+    return _execute_columns(conn, stmt, table, key, columns, dict(same or {}), bound)
+
+
+def _execute_columns(
+    conn: Connection, stmt: Any, table: sa.Table, key: Sequence[str], columns: Mapping[str, Sequence[Any]], same: dict[str, Any],
+    bound: frozenset[str] = frozenset(),
+) -> int:
+    n = len(next(iter(columns.values()), ()))
+    if n == 0:
+        return 0
+    if conn.dialect.name == "sqlite":
+        plan = _SqliteBinding.plan(conn, stmt, table, [*columns, *same])
+        if plan is not None:
+            return plan.execute_columns(conn, columns, same, bound)
+    if bound:
+        raise ValueError(f"columns given as SQLite binds them ({', '.join(sorted(bound))}) on {conn.dialect.name}")
+    names = [*columns, *same]
+    rows = [dict(zip(names, (*values, *same.values()), strict=True)) for values in zip(*columns.values(), strict=True)]
+    return _execute_counting(conn, stmt, table, key, rows, BATCH_ROWS)
 
 
 def _execute_counting(
@@ -98,7 +146,8 @@ class _SqliteBinding:
     """
 
     def __init__(self, sql: str, names: list[str], constants: dict[int, Any], processors: list[tuple[int, Any]]) -> None:
-        self.sql, self.processors = sql, processors
+        self.sql, self.processors, self.names = sql, processors, names
+        self.constant_at = constants
         #: (position, bound value) of the parameters that are the same for every row, in position order
         self.constants = sorted(constants.items())
         from_rows = [name for i, name in enumerate(names) if i not in constants]
@@ -134,6 +183,23 @@ class _SqliteBinding:
         params = [self._bind(row, memo) for row in rows]
         return conn.exec_driver_sql(self.sql, params).rowcount
 
+    def execute_columns(
+        self, conn: Connection, columns: Mapping[str, Sequence[Any]], same: Mapping[str, Any], bound: frozenset[str] = frozenset()
+    ) -> int:
+        """Runs the statement for rows given column by column (those in ``bound`` left as given); returns how many
+        rows it inserted or changed."""
+        processors = {i: p for i, p in self.processors if self.names[i] not in bound}
+        ordered: list[Any] = []
+        for i, name in enumerate(self.names):
+            if i in self.constant_at:
+                ordered.append(repeat(self.constant_at[i]))
+            elif name in same:
+                process = processors.get(i)
+                ordered.append(repeat(process(same[name]) if process is not None else same[name]))
+            else:
+                ordered.append(_processed(columns[name], processors.get(i)))
+        return conn.exec_driver_sql(self.sql, list(zip(*ordered))).rowcount
+
     def _bind(self, row: Mapping[str, Any], memo: list[dict[Any, Any]]) -> tuple[Any, ...]:
         values = list(self.get(row))
         for i, value in self.constants:
@@ -147,6 +213,17 @@ class _SqliteBinding:
             else:
                 values[i] = seen[value] = process(value)
         return tuple(values)
+
+
+def _processed(values: Sequence[Any], process: Any) -> Sequence[Any]:
+    """A column's values as bound: each distinct hashable value processed once."""
+    if process is None:
+        return values
+    try:
+        done = {v: process(v) for v in dict.fromkeys(values)}
+    except TypeError:  # unhashable values (JSON lists and objects)
+        return [process(v) for v in values]
+    return list(map(done.__getitem__, values))
 
 
 def _touch_columns(table: sa.Table, columns: Sequence[str], compare: Sequence[str], stmt: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ whose ``reason`` is a short tag the importer and the crawl count.
 
 from __future__ import annotations
 
-from scrapers.payloads.files import FORMATS, FileFormat, detect_format, is_feed, iter_records, sniff
+from scrapers.payloads.files import FORMATS, FileFormat, detect_format, is_feed, iter_records, iter_table_batches, sniff
 from scrapers.payloads.feeds import FeedPage, load_json, parse_feed, parse_items
 from scrapers.payloads.items import ITEM, ITEM_SHAPES, TIKTOK_SCRAPER, YTDLP, hashtags, item_shape, parse_item
 from scrapers.payloads.pages import PageResult, PageUnavailable, parse_video_page, read_video_page, unavailable_reason
@@ -45,6 +45,7 @@ __all__ = [
     "hashtags",
     "is_feed",
     "iter_records",
+    "iter_table_batches",
     "item_shape",
     "load_json",
     "parse_feed",

@@ -156,3 +156,64 @@ def test_nul_characters_are_dropped_so_that_postgres_takes_the_payload(cli, tmp_
     assert imported(cli, tmp_path / "nul.jsonl", tmp_path / "nul.json")["new"] == 4
     captions = {c for (c,) in query(cli, sa.select(Video.caption))}
     assert captions == {"beforeafter"}
+
+
+def test_a_forced_format_that_keeps_no_record_is_an_error_naming_the_skip_reasons(cli, tmp_path, feed):
+    # feed responses read as items: every record lacks an item id
+    pages = [{"itemList": list(feed.items())[i:i + 10], "hasMore": True} for i in (0, 10)]
+    path = tmp_path / "feeds.json"
+    path.write_text(json.dumps(pages))
+    result = cli("import", path, "--format", "item", ok=False)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and str(path) in line and "--format item, kept none of its 2 records" in line
+    assert "skipped: no_id 2" in line and "itemStruct objects with an id" in line
+    assert json.loads(cli("status", "--json").stdout)["videos"] == 0
+
+
+def test_a_forced_format_that_keeps_some_records_reports_the_skipped_ones_by_reason(cli, tmp_path, feed):
+    good = list(feed.items())[:3]
+    path = tmp_path / "items.json"
+    path.write_text(json.dumps([*good, {**good[0], "id": "12ab"}, {"desc": "no id at all"}]))
+    out = imported(cli, path, "--format", "item")
+    assert (out["new"], out["skipped"]) == (3, {"bad_id": 1, "no_id": 1})
+
+
+def test_a_table_whose_rows_are_all_refused_is_an_error_with_the_reasons(cli, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("video_id,likes\nabc,1\n7001,-4\n7002,12k\n")
+    result = cli("import", path, ok=False)
+    [line] = result.stderr.strip().splitlines()
+    assert result.exit_code == 1 and "read as csv, kept none of its 3 records" in line
+    assert all(f"{r} 1" in line for r in ("bad_id", "negative_count", "non_numeric_count"))
+
+
+def test_a_table_with_a_video_twice_keeps_its_last_row_and_every_author_value(cli, tmp_path):
+    path = tmp_path / "twice.csv"
+    path.write_text("video_id,author,followers,likes\n7001,user_1,50,5\n7002,user_2,,6\n7001,user_1,,9\n")
+    assert imported(cli, path) == {"new": 2, "updated": 0, "authors": 2, "observations": 2, "skipped": {},
+                                   "dropped": {}, "unused_columns": {"twice.csv": []}}
+    likes = dict(query(cli, sa.select(MetricObservation.video_id, MetricObservation.likes)))
+    assert likes == {"7001": 9, "7002": 6}
+    assert query(cli, sa.select(Author.followers).where(Author.id == "user_1")) == [(50,)]
+    path.write_text("video_id,author,followers,likes\n7001,user_1,60,9\n7003,user_3,1,1\n")
+    # 7001 changed (its raw row; the followers seen with it make a new observation)
+    assert imported(cli, path) == {"new": 1, "updated": 1, "authors": 2, "observations": 2, "skipped": {},
+                                   "dropped": {}, "unused_columns": {"twice.csv": []}}
+    again = imported(cli, path)
+    assert (again["new"], again["updated"], again["authors"], again["observations"]) == (0, 0, 0, 0), "the same table twice changes nothing"
+
+
+def test_a_table_that_fails_to_write_leaves_nothing_behind(cli, tmp_path, monkeypatch):
+    import db.catalog
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(db.catalog, "insert_new_columns", broken)
+    path = tmp_path / "t.csv"
+    path.write_text("video_id,author,likes\n" + "".join(f"{7000 + i},user_{i % 3},{i}\n" for i in range(20)))
+    with pytest.raises(RuntimeError, match="disk full"):
+        cli("import", path, ok=False)
+    status = json.loads(cli("status", "--json").stdout)
+    assert (status["videos"], status["authors"]) == (0, 0), "the file is one transaction"

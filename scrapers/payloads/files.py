@@ -12,18 +12,18 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import orjson
 
 from core.errors import ParseError
-from core.records import ParsedItem
+from core.records import ParsedItem, RecordColumns
 from scrapers.payloads.feeds import ITEM_LIST_KEYS, load_json, parse_feed
 from scrapers.payloads.items import ITEM, ITEM_SHAPES, TIKTOK_SCRAPER, YTDLP, item_shape, parse_item
 from scrapers.payloads.jsonstream import CHUNK, JsonStream
 from scrapers.payloads.pages import SCRIPT, parse_video_page
 from scrapers.payloads.profiles import USER_PAGE, parse_user_page, read_user_page
-from scrapers.payloads.tables import CSV, PARQUET, PARQUET_MAGIC, TABLE, JsonRowParsers, TableOptions, is_table_row, iter_table, looks_like_csv
+from scrapers.payloads.tables import CSV, PARQUET, PARQUET_MAGIC, TABLE, JsonRowParsers, TableOptions, is_table_row, iter_table, looks_like_csv, table_batches
 
 FEED, PAGE, JSONL = "feed", "page", "jsonl"
 #: what ``curate import --format`` accepts
@@ -54,13 +54,17 @@ class FileFormat:
     name: str
 
 
-def _open_text(path: Path, on_bytes: Callable[[int], None] | None = None, newline: str | None = None) -> TextIO:
+def _open_bytes(path: Path, on_bytes: Callable[[int], None] | None = None) -> BinaryIO:
     try:
-        raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the text wrapper
+        raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the buffered reader
     except OSError as exc:
         raise ParseError("unreadable", exc.strerror or str(exc)) from None
     counted: Any = _CountingReader(raw, on_bytes) if on_bytes else raw
-    return io.TextIOWrapper(io.BufferedReader(counted, CHUNK), encoding="utf-8-sig", errors="replace", newline=newline)
+    return io.BufferedReader(counted, CHUNK)
+
+
+def _open_text(path: Path, on_bytes: Callable[[int], None] | None = None, newline: str | None = None) -> TextIO:
+    return io.TextIOWrapper(_open_bytes(path, on_bytes), encoding="utf-8-sig", errors="replace", newline=newline)
 
 
 class _CountingReader(io.RawIOBase):
@@ -207,11 +211,23 @@ def iter_records(
     if layout in (CSV, PARQUET) and fmt not in ("auto", TABLE, layout):
         raise ParseError("unknown_format", f"a {layout} table cannot be read as {fmt}")
     if layout in (CSV, PARQUET):
-        yield from iter_table(path, layout, options, lambda p: _open_text(p, on_bytes, newline=""))
+        yield from iter_table(path, layout, options, lambda p: _open_bytes(p, on_bytes), on_bytes)
         return
     read = _Read(forced=None if fmt in ("auto", CSV, PARQUET) else fmt, rows=JsonRowParsers(options))
     with _open_text(path, on_bytes) as f:
         yield from _LAYOUTS[layout](f, read)
+
+
+def iter_table_batches(
+    path: Path | str, kind: str, on_bytes: Callable[[int], None] | None = None, table: TableOptions | None = None
+) -> Iterator[RecordColumns]:
+    """A CSV or Parquet file (``kind``) as batches of records, column by column; ``on_bytes`` as for :func:`iter_records`.
+
+    Raises ParseError when the file cannot be read at all (or, for a CSV, stops
+    being readable part-way: ``malformed_csv``).
+    """
+    path = Path(path)
+    return table_batches(path, kind, table or TableOptions(), lambda p: _open_bytes(p, on_bytes), on_bytes)
 
 
 def _records_of(value: Any, read: _Read) -> Iterator[Record]:

@@ -1,23 +1,26 @@
-"""Tables → records: CSV (any delimiter), Parquet and JSON Lines of flat rows, streamed row by row.
+"""Tables → records: CSV (any delimiter), Parquet and JSON Lines of flat rows.
 
-The header (or the first row's keys) is resolved once into a :class:`ColumnMap`;
-each row then becomes a ``ParsedItem`` of shape ``table`` whose raw payload is the
-row itself. A bad row is yielded as its ``ParseError`` (``bad_id``,
+The header (or the first row's keys) is resolved once into a :class:`ColumnMap`.
+CSV and Parquet files are read in batches, parsed column by column
+(:mod:`scrapers.payloads.batches`); a JSON Lines row is parsed on its own by
+:class:`RowParser`. Each row becomes a ``ParsedItem`` of shape ``table`` whose raw
+payload is the row itself. A bad row is yielded as its ``ParseError`` (``bad_id``,
 ``non_numeric_count``, ``wrong_field_count``…) and the stream goes on.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from core.errors import ParseError
-from core.records import AuthorRecord, MetricRecord, ParsedItem, VideoRecord
+from core.records import AuthorRecord, MetricRecord, ParsedItem, RecordColumns, VideoRecord
 from scrapers.payloads.access import MAX_AUTHOR_ID
+from scrapers.payloads.batches import ColumnParser, _id_text, csv_batches, parquet_batches, read_header
 from scrapers.payloads.cells import CellOptions, to_count, to_flag, to_list, to_number, to_text, to_time
 from scrapers.payloads.columns import ALIASES, COUNT_FIELDS, ColumnMap, ColumnMapping, normalise
 from scrapers.payloads.items import EXPECTED_METRICS, EXPECTED_VIDEO, PAGE_URL, hashtags, video_id
@@ -128,15 +131,6 @@ class RowParser:
         return int(number) if number is not None and number < 2**31 else None
 
 
-def _id_text(value: Any) -> str | None:
-    """An identifier cell as text; integral floats (a spreadsheet's 7.3e18 is not one) lose their ``.0``."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    if isinstance(value, bool):
-        return None
-    return to_text(value)
-
-
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     """The row as stored raw: cells that JSON cannot hold (times, decimals) as text."""
     if all(type(v) is str for v in row.values()):  # a CSV row: text only
@@ -144,17 +138,46 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return {str(k): v if v is None or isinstance(v, str | int | float | bool | list) else str(v) for k, v in row.items()}
 
 
-def iter_table(path: Path, kind: str, options: TableOptions, open_text: Callable[[Path], io.TextIOBase]) -> Iterator[ParsedItem | ParseError]:
-    """Every row of a CSV or Parquet file as a record or the ParseError that rejected it."""
+def table_batches(
+    path: Path, kind: str, options: TableOptions, open_bytes: Callable[[Path], BinaryIO],
+    on_bytes: Callable[[int], None] | None = None,
+) -> Iterator[RecordColumns]:
+    """A CSV or Parquet file as batches of records, column by column (``open_bytes`` opens the CSV's bytes)."""
     if kind == PARQUET:
-        yield from _parquet_records(path, options)
-    else:
-        delimiter = _file_delimiter(path)
-        with open_text(path) as f:
-            yield from _csv_records(f, options, delimiter)
+        yield from parquet_batches(path, lambda names: ColumnParser(options.mapping.resolve(names), options.cells), on_bytes)
+        return
+    delimiter = _file_delimiter(path)
+    header = read_header(path, delimiter)
+    if not header:
+        raise ParseError("empty_file", "a CSV file without a header line")
+    names = _unique(header)
+    parser = ColumnParser(options.mapping.resolve(names), options.cells)
+    yield from csv_batches(lambda: open_bytes(path), header, names, delimiter, parser)
+
+
+def iter_table(
+    path: Path, kind: str, options: TableOptions, open_bytes: Callable[[Path], BinaryIO],
+    on_bytes: Callable[[int], None] | None = None,
+) -> Iterator[ParsedItem | ParseError]:
+    """Every row of a CSV or Parquet file as a record or the ParseError that rejected it."""
+    for batch in table_batches(path, kind, options, open_bytes, on_bytes):
+        for record in batch.items():
+            yield replace(record, missing=_missing(record)) if isinstance(record, ParsedItem) else record
+
+
+def _missing(item: ParsedItem) -> tuple[str, ...]:
+    metrics = item.metrics or MetricRecord()
+    return (*(f for f in EXPECTED_VIDEO if getattr(item.video, f) is None), *(f for f in EXPECTED_METRICS if getattr(metrics, f) is None))
 
 
 def _file_delimiter(path: Path) -> str:
+    stat = path.stat()
+    return _delimiter_of(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _delimiter_of(path: str, _mtime_ns: int, _size: int) -> str:
+    # sniffing 64 kB takes tens of milliseconds, and checking, then reading, a file asks three times
     with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
         return sniff_delimiter(f.read(64 << 10))
 
@@ -170,23 +193,11 @@ def table_columns(path: Path, kind: str, options: TableOptions | None = None) ->
         except Exception as exc:  # pyarrow raises ArrowInvalid, OSError… for a damaged file
             raise ParseError("unreadable", f"not a readable Parquet file: {str(exc)[:120]}") from None
     else:
-        with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
-            header = next(csv.reader(f, delimiter=_file_delimiter(path)), None)
+        header = read_header(path, _file_delimiter(path))
         if not header:
             raise ParseError("empty_file", "a CSV file without a header line")
         header = _unique(header)
     return options.mapping.resolve(list(header))
-
-
-def _parse_rows(rows: Iterator[dict[str, Any] | ParseError], parser: RowParser) -> Iterator[ParsedItem | ParseError]:
-    for row in rows:
-        if isinstance(row, ParseError):
-            yield row
-            continue
-        try:
-            yield parser(row)
-        except ParseError as exc:
-            yield exc
 
 
 def sniff_delimiter(sample: str) -> str:
@@ -212,27 +223,6 @@ def looks_like_csv(head: str) -> bool:
     return len(names) >= 2 and all(0 < len(n.strip()) <= 64 for n in names)
 
 
-def _csv_records(f: io.TextIOBase, options: TableOptions, delimiter: str) -> Iterator[ParsedItem | ParseError]:
-    reader = csv.reader(f, delimiter=delimiter)
-    header = next(reader, None)
-    if not header:
-        raise ParseError("empty_file", "a CSV file without a header line")
-    header = _unique(header)
-    parser = RowParser(options.mapping.resolve(header), options)
-    yield from _parse_rows(_csv_rows(reader, header), parser)
-
-
-def _csv_rows(reader: Any, header: list[str]) -> Iterator[dict[str, Any] | ParseError]:
-    width = len(header)
-    for cells in reader:
-        if not cells or (len(cells) == 1 and not cells[0].strip()):
-            continue
-        if len(cells) != width:
-            yield ParseError("wrong_field_count", f"line {reader.line_num}: {len(cells)} fields, the header has {width}")
-            continue
-        yield dict(zip(header, cells, strict=True))
-
-
 def _unique(header: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     names = []
@@ -240,19 +230,6 @@ def _unique(header: list[str]) -> list[str]:
         seen[name] = seen.get(name, 0) + 1
         names.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
     return names
-
-
-def _parquet_records(path: Path, options: TableOptions) -> Iterator[ParsedItem | ParseError]:
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.ParquetFile(path)
-    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError… for a damaged file
-        raise ParseError("unreadable", f"not a readable Parquet file: {str(exc)[:120]}") from None
-    header = table.schema_arrow.names
-    parser = RowParser(options.mapping.resolve(header), options)
-    for batch in table.iter_batches(batch_size=8192):
-        yield from _parse_rows(iter(batch.to_pylist()), parser)
 
 
 class JsonRowParsers:

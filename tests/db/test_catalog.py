@@ -102,3 +102,9 @@ def test_a_raw_payload_with_nul_characters_is_stored_on_both_dialects(engine):
     with engine.connect() as conn:
         raw = conn.execute(sa.select(Video.raw)).scalar_one()
     assert raw["path"] == "C:\\u0000" and raw["desc"] in ("ab", "a\x00b")  # Postgres drops the NUL, SQLite keeps it
+
+
+def test_the_head_read_from_the_migration_headers_is_alembics():
+    from db.migrate import _alembic_head, _head_from_headers
+
+    assert _head_from_headers() == _alembic_head()

@@ -124,3 +124,58 @@ def test_docs_list_every_recognised_column_name():
         assert line is not None, f"docs/import.md does not list the record field {field}"
         listed = set(re.findall(r"`([^`]+)`", line.split("|")[2]))
         assert listed == set(aliases), f"docs/import.md lists other names for {field}: {sorted(listed ^ set(aliases))}"
+
+
+TRICKY = (
+    "Video ID;Creator;Handle;Fans;Likes;Views;Comments;Shares;Duration;Width;Tags;Categories;Posted;Account Created;Verified;Caption;url\n"
+    '7001;user_00001;;"12.500";"2.087,00";;12;3;"15,5";720;"#fyp #dance";"comedy, dance";2021-03-04;2019-01-01;yes;"hi ""you""\nline two";\n'
+    "7002;user_00002;bob;900;45;100;1;0;12;x;;food;2021-03-05;garbage;no;  spaced  ;https://x.y/z\n"
+    "7003;user_00001;;12.500;12k;;1;0;10;;;food;2021-03-06;;;;\n"
+    "abc;user_00003;;1;1;;1;1;1;;;food;2021-03-06;;;;\n"
+    "7005;user_00004;;10;3;;1;0;8;;;food;someday;;;;\n"
+    "7006;123456789012345678901234567890123456;;10;3;;1;0;8;99999999999;;FOOD;1614816000;;1;caption;\n"
+    "7007;4242;;;;;;;;;;;;;;;\n7008;;;1;-3;;;;;;;;;;;;\n"
+    "7009;user_00009;;;;;;;;;[a, b];;04/03/2021;;;;\n7010;user_00009;;7;7;7;7;7;1e400;;\"['x', 'y']\";;2021-03-04T10:00:00Z;;;;\n"
+)
+
+
+def test_the_column_parser_reads_every_cell_as_the_row_parser_does(tmp_path):
+    import csv as csv_module
+
+    from scrapers.payloads.tables import RowParser, _unique
+
+    path = tmp_path / "tricky.csv"
+    path.write_text(TRICKY)
+    options = TableOptions(mapping=ColumnMapping.parse(["author_id=Creator"]))
+    by_columns = records(path, mapping=options.mapping)
+    with open(path, newline="") as f:
+        rows = list(csv_module.reader(f, delimiter=";"))
+    header = _unique(rows[0])
+    parser = RowParser(options.mapping.resolve(header), options)
+    by_rows = []
+    for cells in rows[1:]:
+        try:
+            by_rows.append(parser(dict(zip(header, cells, strict=True))))
+        except ParseError as exc:
+            by_rows.append(exc)
+    assert [type(r) for r in by_columns] == [type(r) for r in by_rows]
+    for mine, theirs in zip(by_columns, by_rows, strict=True):
+        if isinstance(mine, ParseError):
+            assert mine.reason == theirs.reason
+        else:
+            assert mine == theirs
+    assert {r.reason for r in by_columns if isinstance(r, ParseError)} == {"bad_id", "non_numeric_count", "negative_count"}
+
+
+def test_parquet_batches_report_their_progress_in_bytes(tmp_path, monkeypatch):
+    from scrapers.parse import iter_table_batches
+    from scrapers.payloads import batches
+
+    monkeypatch.setattr(batches, "PARQUET_BATCH_ROWS", 100)
+    n = 1000
+    table = pa.table({"video_id": [str(7000 + i) for i in range(n)], "likes": list(range(n))})
+    pq.write_table(table, tmp_path / "t.parquet", row_group_size=250)
+    progress: list[int] = []
+    read = list(iter_table_batches(tmp_path / "t.parquet", "parquet", on_bytes=progress.append))
+    assert sum(len(b) for b in read) == n and len(progress) == 10
+    assert progress == sorted(progress) and progress[-1] == (tmp_path / "t.parquet").stat().st_size
