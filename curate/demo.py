@@ -283,17 +283,29 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_steps(run: DemoRun) -> int:
-    started = time.monotonic()
+    started, times = time.monotonic(), []
     for number, (title, fn) in enumerate(STEPS, 1):
         print(f"\n==> [{number}/{len(STEPS)}] {title}", flush=True)
+        clock, cpu = time.monotonic(), cpu_seconds()
         try:
             fn(run)
         except CurateError as exc:
             print(f"demo stopped: {exc}", file=sys.stderr)
             return 1
-    print(f"\ndemo finished in {time.monotonic() - started:.0f} s", flush=True)
+        times.append((time.monotonic() - clock, cpu_seconds() - cpu))
+        print(f"    ({times[-1][0]:.1f} s, {times[-1][1]:.1f} CPU s)", flush=True)
+    wall, cpu = time.monotonic() - started, sum(c for _, c in times)
+    print(f"\ndemo finished in {wall:.0f} s ({cpu:.0f} CPU s in the demo and its commands; slowest steps: "
+          + ", ".join(f"[{n}] {w:.0f} s" for w, n in sorted(((w, n) for n, (w, _) in enumerate(times, 1)), reverse=True)[:3]) + ")", flush=True)
     return 0
 
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its finished commands so far."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 if __name__ == "__main__":
     sys.exit(main())
