@@ -13,7 +13,8 @@
   processes of the project's distributor (:func:`core.distribute.make_distributor`);
   the 200 videos of the first part are already in the feature cache.
 
-Run:  .venv/bin/python -m bench features      (BENCH_WORLD=N, BENCH_THROUGHPUT=N for other sizes)
+Run:  .venv/bin/python -m bench features      (BENCH_WORLD=N, BENCH_THROUGHPUT=N, BENCH_TRANSCRIPT=N for other sizes;
+      BENCH_WORKERS=N processes; BENCH_CACHE=DIR keeps the sandbox's media between runs)
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 N_WORLD = int(os.environ.get("BENCH_WORLD", "2000"))
 N_THROUGHPUT, N_TRANSCRIPT, WORLD_SEED = int(os.environ.get("BENCH_THROUGHPUT", "200")), int(os.environ.get("BENCH_TRANSCRIPT", "20")), 3
 MEDIA = ("signals", "audio_events", "speech", "ocr")
+#: the AUC part's start order (measured here: ocr on 2 frames and silero-vad take longest)
+SLOWEST_FIRST = ("ocr", "speech", "signals", "audio_events")
 OPTIONS = {"ocr": {"frames": int(os.environ.get("BENCH_OCR_FRAMES", "2"))}}
 #: a smaller machine's escape hatches: the AUC part's extractors and rows, a sandbox media cache kept between runs
 AUC_MEDIA = tuple(os.environ.get("BENCH_AUC_FEATURES", ",".join(MEDIA)).split(","))
@@ -140,14 +143,14 @@ class WorldExtraction:
 
 def auc_figures(home: Path) -> dict:
     """Extracts the media features over the whole snapshot (extractors side by side), then trains tabular alone and tabular + media."""
-    from core.distribute import EngineSettings, make_distributor
+    from core.distribute import EngineSettings, default_workers, make_distributor
     from modeling.snapshot import open_snapshot
     from modeling.training import TrainConfig, train_run
 
-    distributor = make_distributor(EngineSettings("local", WORKERS or min(2, len(AUC_MEDIA))), preload=("modeling.extraction",))
+    distributor = make_distributor(EngineSettings("local", WORKERS or min(default_workers(), len(AUC_MEDIA))), preload=("modeling.extraction",))
     extract_s = {}
-    # the slowest first, so that the others fill the second process meanwhile
-    for done in distributor.map_unordered(WorldExtraction(home), sorted(AUC_MEDIA, key=lambda n: n != "ocr")):
+    # the slowest first, so that the quicker ones fill the other processes meanwhile
+    for done in distributor.map_unordered(WorldExtraction(home), sorted(AUC_MEDIA, key=lambda n: SLOWEST_FIRST.index(n) if n in SLOWEST_FIRST else len(SLOWEST_FIRST))):
         if not done.ok:
             raise RuntimeError(f"{done.unit} over the world failed: {done.error}")
         extract_s[done.unit] = done.result
