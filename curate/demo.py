@@ -318,5 +318,6 @@ def _run_steps(run: DemoRun) -> int:
     print(f"\ndemo finished in {time.monotonic() - started:.0f} s (the slowest steps: {slowest})", flush=True)
     return 0
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -88,7 +88,7 @@ def read_frames(path: Path, times: Sequence[float] | None, count: int | None = N
     with _open(path) as container:
         if not container.streams.video:
             raise MediaError(f"{path.name} has no video stream")
-        # one thread per file: the extraction already decodes several files at once, and frame
+        # no frame threads: the extraction already decodes several files at once, and frame
         # threads cost a third more CPU here for the same frames
         stream = container.streams.video[0]
         wanted = sorted(times) if times is not None else uniform_times(_duration(container), count or 1)
