@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from core.errors import CurateError
 from curate import demo
 
 
@@ -53,3 +54,18 @@ def test_demo_never_deletes_a_folder_it_did_not_make(tmp_path, capfd):
     assert demo.main(["--home", str(home)]) == 1
     assert (home / "precious.txt").read_text() == "keep"
     assert "was not made by the demo" in capfd.readouterr().err
+
+
+def test_side_by_side_commands_print_whole_in_order_and_a_failed_one_stops_the_demo(tmp_path, capfd):
+    home = tmp_path / "demo"
+    home.mkdir()
+    run = demo.DemoRun(home=home, db_url=f"sqlite:///{home / 'catalog.db'}")
+    run.curate("init")
+    commands = {"first": ("status", "--json"), "broken": ("snapshot", "show", "nope@v1"), "last": ("status",)}
+    with pytest.raises(CurateError, match=r"`curate snapshot show nope@v1` failed; see .*broken\.log"):
+        run.curate_side_by_side(commands, at_once=2)
+    out = capfd.readouterr().out
+    ends = [out.index(f"--- curate {' '.join(args)}: exit") for args in commands.values()]
+    assert ends == sorted(ends), "each command's output comes whole, in the order given"
+    assert "--- curate status --json: exit 0\n{" in out and "--- curate status: exit 0" in out
+    assert "nope" in (home / "broken.log").read_text(), "the failed command's own message is in its log"

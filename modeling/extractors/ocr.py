@@ -27,7 +27,10 @@ class OCRExtractor(Extractor):
     def load(self) -> None:  # noqa: D102
         from rapidocr_onnxruntime import RapidOCR
 
-        self.model = RapidOCR(use_cls=False, det_limit_side_len=self.options["detect_side"], det_limit_type="max", print_verbose=False)
+        # ONNX Runtime on one thread: its default pool spins on every core and, measured here, took twice the CPU
+        # (175 against 77 ms a frame) for the same boxes; the extraction overlaps decoding with it instead
+        self.model = RapidOCR(use_cls=False, det_limit_side_len=self.options["detect_side"], det_limit_type="max", print_verbose=False,
+                              intra_op_num_threads=1, inter_op_num_threads=1)
 
     def prepare(self, item: Item) -> np.ndarray:  # noqa: D102
         frames = media.read_frames(item.media_path, None, count=self.options["frames"], short_side=self.options["short_side"])
