@@ -30,7 +30,7 @@ DEFAULT_HOME = Path("curate-data/demo")
 MARKER = ".curate-demo"
 SNAPSHOT = "demo"
 WORLD_VIDEOS, WORLD_SEED, CRAWL_SEED = 2000, 7, 7
-MAX_VIDEOS = 200
+MAX_VIDEOS = 450
 IMPORT_RECORDS, SAMPLE_SEED = 60, 7
 SANDBOX_START_S = 120.0
 #: the extractors that run out of the box (transcript does too, but pocketsphinx at ~1x real time is left out of a 3-minute demo)
@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./run demo", description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, default=DEFAULT_HOME, help="demo data folder (default ./curate-data/demo)")
     parser.add_argument("--db", help="catalog URL (default: SQLite in the demo folder)")
-    parser.add_argument("--max-videos", type=int, default=MAX_VIDEOS, help="how many videos to crawl (default 200)")
+    parser.add_argument("--max-videos", type=int, default=MAX_VIDEOS, help="how many videos to crawl (default 450)")
     parser.add_argument("--world-videos", type=int, default=WORLD_VIDEOS, help="size of the sandbox world (default 2000)")
     args = parser.parse_args(argv)
     run = DemoRun(home=args.home, db_url=args.db or f"sqlite:///{(args.home / 'catalog.db').resolve()}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from core.errors import CurateError
 from modeling import evaluation, mlp
@@ -45,7 +46,7 @@ def _author_folds(design: Design, folds: int) -> np.ndarray:
 
     if folds < 2:
         raise CurateError(f"--cv needs at least 2 folds, not {folds}")
-    groups = design.groups.to_numpy() if design.groups is not None else design.video_id.to_numpy()
+    groups = _content_groups(design)
     evaluable = _evaluable(design)
     if len(np.unique(groups[evaluable])) < folds:
         raise CurateError(f"--cv {folds}: the snapshot has only {len(np.unique(groups[evaluable]))} authors with observed rows; use fewer folds")
@@ -54,6 +55,15 @@ def _author_folds(design: Design, folds: int) -> np.ndarray:
     for k, (_, test) in enumerate(splitter.split(np.zeros(evaluable.sum()), groups=groups[evaluable])):
         fold_of[np.flatnonzero(evaluable)[test]] = k
     return fold_of
+
+
+def _content_groups(design: Design) -> np.ndarray:
+    """Each row's author group, named by the group's smallest video id: the folds then depend on the rows
+    alone, not on the catalog's pseudonymisation secret (two rebuilds of one dataset get the same folds)."""
+    videos = pd.Series(design.video_id.to_numpy(), dtype=str)
+    if design.groups is None:
+        return videos.to_numpy()
+    return videos.groupby(design.groups.to_numpy(), sort=False).transform("min").to_numpy()
 
 
 def _evaluable(design: Design) -> np.ndarray:

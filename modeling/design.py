@@ -62,7 +62,8 @@ def build_design(snapshot: Snapshot, plan: FeaturePlan, features_root: Path) -> 
     latent = frame["latent_score"].astype(float) if "latent_score" in frame and frame["latent_score"].notna().any() else None
     provenance = frame["provenance"].astype(str) if "provenance" in frame else None
     features = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
-    groups = frame["author_key"].astype(str) if "author_key" in frame else None
+    # a row without an author is a group of its own (as the snapshot's author-grouped split treats it)
+    groups = frame["author_key"].fillna("video:" + frame["video_id"].astype(str)).astype(str) if "author_key" in frame else None
     return Design(features, target, frame["split"], frame["video_id"], latent, int((~keep).sum()), provenance, used, groups, words)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from modeling.evaluation import bootstrap_auc_intervals
@@ -83,3 +84,26 @@ def test_train_warns_when_features_came_from_random_weights(sqlite_cli, media_sn
     report = json.loads(result.stdout)
     assert any(w.startswith("RANDOM WEIGHTS: the r2plus1d features") for w in report["warnings"])
     assert "RANDOM WEIGHTS" in result.stderr
+
+
+def test_cv_folds_depend_on_the_rows_not_on_the_pseudonyms():
+    from modeling.crossval import _author_folds
+    from modeling.design import Design
+
+    frame = planted_frame(300, seed=4)
+    authors = pd.Series(np.arange(300) % 40).map("author-{}".format)
+    authors[::25] = None  # rows without an author
+
+    def design(keys: pd.Series) -> Design:
+        groups = keys.fillna("video:" + frame["video_id"].astype(str)).astype(str)
+        return Design(pd.DataFrame({"x": np.zeros(300)}), frame["viral_er"], frame["split"], frame["video_id"].astype(str),
+                      latent=None, dropped_no_target=0, groups=groups)
+
+    # another catalog's secret: the same authors under other (differently ordered) keys
+    renamed = authors.map(lambda a: None if pd.isna(a) else f"{len(a) * 7919 % 97:02d}-{a[::-1]}")
+    folds, again = _author_folds(design(authors), 5), _author_folds(design(renamed), 5)
+    assert (folds == again).all(), "the folds moved with the pseudonyms"
+    for key, fold in pd.Series(folds).groupby(authors.fillna(frame["video_id"].astype(str)).to_numpy()):
+        assert fold.nunique() == 1, f"author {key} was split across folds"
+    alone = authors.isna().to_numpy()
+    assert len(set(folds[alone])) > 1, "the rows without an author were lumped into one group"
