@@ -161,7 +161,7 @@ def test_the_command_lists_what_is_due_then_refreshes_and_resumes(sqlite_cli, yo
     assert datetime.now(UTC) > young_world.clock.timestamp()  # the sandbox's time is not this machine's
 
 
-def test_a_refresh_killed_with_sigkill_leaves_the_rest_due_and_nothing_doubled(sqlite_cli, monkeypatch):
+def test_a_refresh_killed_with_sigkill_leaves_the_rest_due_and_nothing_doubled(cli, monkeypatch):
     import os
     import signal
     import subprocess
@@ -169,16 +169,16 @@ def test_a_refresh_killed_with_sigkill_leaves_the_rest_due_and_nothing_doubled(s
 
     from db.engine import create_catalog_engine
     from db.migrate import upgrade
-    from tests.waiting import wait_for_writes
+    from tests.waiting import wait_on_site
 
     world = World.build(videos=3000, seed=8, hidden_counts=0.0)
-    sqlite_cli("init")
-    engine = create_catalog_engine(sqlite_cli.db_url)
+    cli("init")
+    engine = create_catalog_engine(cli.db_url)
     upgrade(engine)
     ids = young_ids(world, days=20)
     catalogue(engine, world, ids)
     world.clock.advance(31 * DAY)  # every one of them has reached the 30 d mark since
-    env = {**os.environ, "CURATE_HOME": str(sqlite_cli.home), "CURATE_DB_URL": sqlite_cli.db_url}
+    env = {**os.environ, "CURATE_HOME": str(cli.home), "CURATE_DB_URL": cli.db_url}
     with serve(world) as site:
         command = [sys.executable, "-m", "curate.cli", "refresh", "--base-url", site.base_url, "--source", "research_api",
                    "--rate", "40", "--json"]
@@ -188,8 +188,8 @@ def test_a_refresh_killed_with_sigkill_leaves_the_rest_due_and_nothing_doubled(s
         child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             stored = lambda: len(observations(engine).query("source == 'refresh:research_api'"))  # noqa: E731
-            wait_for_writes(sqlite_cli.home, lambda: stored() >= 50, 90, "50 observations committed",
-                            gone=lambda: child.poll() is not None)
+            # re-checked as the site answers each video the child asks about
+            wait_on_site(site, lambda: stored() >= 50 or child.poll() is not None, 90, "50 observations committed")
             assert child.poll() is None, "the refresh ended before it could be killed"
             child.send_signal(signal.SIGKILL)
             child.wait(timeout=30)
@@ -199,7 +199,7 @@ def test_a_refresh_killed_with_sigkill_leaves_the_rest_due_and_nothing_doubled(s
         left = due_table(refresh_candidates(engine), SCHEDULE, world.clock.timestamp().to_pydatetime())
         alive = [i for i in ids if not world.gone_now(i)]
         assert 0 < left["due"].sum() < len(alive)
-        rest = json.loads(sqlite_cli("refresh", "--base-url", site.base_url, "--source", "research_api", "--json").stdout)
+        rest = json.loads(cli("refresh", "--base-url", site.base_url, "--source", "research_api", "--json").stdout)
     assert rest["still_due"] == 0
     fresh = observations(engine).query("source == 'refresh:research_api'")
     assert fresh["video_id"].is_unique and set(fresh["video_id"]) | set(gone_videos(engine)["video_id"]) == set(ids)
