@@ -163,6 +163,18 @@ class CatalogClaims:
         with self.engine.begin() as conn:
             return int(conn.execute(stmt).rowcount or 0)
 
+    def release_dead(self) -> int:
+        """Lets go of the stage's unfinished claims whose process is known to be dead (on this host): the
+        units a killed worker held when the work ended before anyone took them over; returns how many."""
+        table = WorkClaim.__table__
+        with self.engine.begin() as conn:
+            dead = dead_claimants(self._claimants(conn))
+            if not dead:
+                return 0
+            stmt = sa.update(table).where(table.c.stage == self.stage, table.c.finished_at.is_(None),
+                                          table.c.claimed_by.in_(dead)).values(claimed_by=None)
+            return int(conn.execute(stmt).rowcount or 0)
+
     def errors(self, keys: Sequence[str]) -> dict[str, str]:
         """The recorded failure of each of ``keys`` that failed (in any run, by any worker)."""
         table = WorkClaim.__table__

@@ -156,6 +156,9 @@ class SharedSink:
         from db.crawl_shared import finish_shared, sub_counts
 
         self.frontier.claims.release()
+        if status == "finished":
+            # a stopping rule was met: what a dead worker still holds will never be expanded
+            self.frontier.claims.release_dead()
         if self.joining and not self.steps:
             return
         finish_shared(self.engine, self.run_id, status, stop_reason, sub_counts(stats, self._committed))

@@ -9,10 +9,12 @@ import socket
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from db.crawl_shared import claim_stage
 from db.crawl_state import load_run, run_graph, run_summary
@@ -22,7 +24,7 @@ from db.models import CrawlItem, Edge, Video, WorkClaim
 from scrapers.crawl import CrawlParams, Crawler
 from scrapers.frontier import RandomFrontier
 from scrapers.politeness import Politeness
-from scrapers.runs import ResumeError, crawl_run, open_join, start_run
+from scrapers.runs import ResumeError, crawl_run, open_join, open_run, start_run
 from scrapers.sinks import MemorySink
 from tests.scrapers.crawl_fakes import FakeSource
 from tests.waiting import wait_on_site
@@ -240,4 +242,27 @@ def test_join_of_an_unknown_finished_or_stopped_run_is_one_line(pg_url, tmp_path
     with pytest.raises(ResumeError, match="was started with fanout=2, not 3; drop the option to join it"):
         open_join(engine, running.id, {"fanout": 3})
     assert open_join(engine, running.id, {"fanout": 2}).id == running.id
+    engine.dispose()
+
+
+def test_a_run_that_fills_lets_go_of_what_a_dead_worker_held(pg_url):
+    engine = create_catalog_engine(pg_url)
+    params = CrawlParams(seed=6, fanout=3, max_videos=40, random_seed=4)
+    record = start_run(engine, "fake", None, params, {})
+    assert crawl_run(engine, record, FakeSource(block_after=4), POLITE).status == "blocked"
+    t = CrawlItem.__table__
+    with engine.connect() as conn:
+        open_ids = list(conn.execute(sa.select(t.c.video_id).where(t.c.run_id == record.id, t.c.expanded_at.is_(None))).scalars())
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead = f"{socket.gethostname()}:{gone.pid}:deadbeef"  # a worker killed while it held claims
+    with engine.begin() as conn:
+        rows = [{"stage": claim_stage(record.id), "key": key, "claimed_by": dead, "claimed_at": datetime.now(UTC), "attempts": 1}
+                for key in open_ids]
+        upsert = postgresql.insert(WorkClaim.__table__).values(rows)
+        conn.execute(upsert.on_conflict_do_update(index_elements=["stage", "key"], set_={"claimed_by": dead, "finished_at": None}))
+    result = crawl_run(engine, open_run(engine, record.id, {}), FakeSource(), POLITE)
+    assert (result.status, result.stop_reason) == ("finished", "max_videos")
+    held = [r for r in claims(engine, record.id) if r["claimed_by"] == dead]
+    assert not held, "the finished run still shows a dead worker's claim as held"
     engine.dispose()
