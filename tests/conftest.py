@@ -117,3 +117,22 @@ def ray_cluster():
         ray.shutdown()
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def research_world():
+    """The Research API tests' world: 1,500 videos, enough that a month holds a few hundred."""
+    from sandbox import World
+
+    return World.build(videos=1500, seed=21)
+
+
+@pytest.fixture
+def research_site(research_world):
+    """A fresh site per test (the double's quotas, searches and clock start clean); the world's clock back at its start afterwards."""
+    from sandbox import serve
+
+    research_world.clock.set(research_world.clock.start)
+    with serve(research_world) as running:
+        yield running
+    research_world.clock.set(research_world.clock.start)

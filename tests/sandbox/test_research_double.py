@@ -11,27 +11,10 @@ import orjson
 import pandas as pd
 import pytest
 
-from sandbox import World, serve
-from sandbox.research import ResearchConfig
 
 QUERY = "/v2/research/video/query/"
 FIELDS = "id,create_time,username,region_code,view_count,like_count,hashtag_names,video_description"
 _keys = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def rworld():
-    """A world of 1,500 videos: enough that a month holds a few hundred."""
-    return World.build(videos=1500, seed=21)
-
-
-@pytest.fixture
-def rsite(rworld):
-    """A fresh site per test (the double's quotas, searches and clock start clean)."""
-    rworld.clock.set(rworld.clock.start)
-    with serve(rworld) as running:
-        yield running
-    rworld.clock.set(rworld.clock.start)
 
 
 def token(site, key: str | None = None) -> str:
@@ -79,11 +62,11 @@ def expected_ids(world, start: str, end: str, regions: set[str]) -> set[str]:
     return set(v.loc[keep, "video_id"])
 
 
-def test_a_search_pages_through_every_matching_public_video_in_the_documented_shape(rsite, rworld):
-    tok = token(rsite)
-    videos, pages = collect(rsite, tok, window_query())
+def test_a_search_pages_through_every_matching_public_video_in_the_documented_shape(research_site, research_world):
+    tok = token(research_site)
+    videos, pages = collect(research_site, tok, window_query())
     ids = [str(v["id"]) for v in videos]
-    assert len(ids) == len(set(ids)) and set(ids) == expected_ids(rworld, "20241201", "20241231", {"US", "GB", "DE", "FR", "ES", "IT"})
+    assert len(ids) == len(set(ids)) and set(ids) == expected_ids(research_world, "20241201", "20241231", {"US", "GB", "DE", "FR", "ES", "IT"})
     assert len(pages) >= 2 and len({p["search_id"] for p in pages}) == 1
     assert [p["cursor"] for p in pages] == [100 * (i + 1) for i in range(len(pages))]
     # ids are JSON numbers, as the API sends them; only the asked fields come back
@@ -93,12 +76,12 @@ def test_a_search_pages_through_every_matching_public_video_in_the_documented_sh
     assert max(v["create_time"] for v in videos) < datetime(2024, 12, 31, tzinfo=UTC).timestamp()
 
 
-def test_pages_hold_fewer_videos_than_max_count_where_videos_are_not_public(rsite, rworld):
-    tok = token(rsite)
+def test_pages_hold_fewer_videos_than_max_count_where_videos_are_not_public(research_site, research_world):
+    tok = token(research_site)
     body = {"query": {"and": [{"operation": "GTE", "field_name": "create_date", "field_values": ["20220101"]}]},
             "start_date": "20241202", "end_date": "20241231", "max_count": 100}
-    videos, pages = collect(rsite, tok, body)
-    v = rworld.videos
+    videos, pages = collect(research_site, tok, body)
+    v = research_world.videos
     lo, hi = datetime(2024, 12, 2, tzinfo=UTC).timestamp(), datetime(2024, 12, 31, tzinfo=UTC).timestamp()
     window = v[(v["create_time"] >= lo) & (v["create_time"] < hi)]
     hidden = (window["visibility"] != "public").sum()
@@ -119,40 +102,40 @@ def test_pages_hold_fewer_videos_than_max_count_where_videos_are_not_public(rsit
     ({"cursor": 100}, "Invalid count or cursor"),
     ({"start_date": "2024-12-01"}, "start_date must be YYYYMMDD"),
 ])
-def test_the_query_language_and_the_window_limit_are_enforced(rsite, body, message):
-    answer = ask(rsite, token(rsite), {**window_query(), **body})
+def test_the_query_language_and_the_window_limit_are_enforced(research_site, body, message):
+    answer = ask(research_site, token(research_site), {**window_query(), **body})
     assert answer.status_code == 400
     error = answer.json()["error"]
     assert error["code"] == "invalid_params" and message in error["message"] and error["log_id"]
 
 
-def test_unknown_fields_and_missing_tokens_are_refused(rsite):
-    tok = token(rsite)
-    bad = ask(rsite, tok, window_query(), fields="id,colour")
+def test_unknown_fields_and_missing_tokens_are_refused(research_site):
+    tok = token(research_site)
+    bad = ask(research_site, tok, window_query(), fields="id,colour")
     assert bad.status_code == 400 and "Invalid fields: colour" in bad.json()["error"]["message"]
-    assert ask(rsite, "nope", window_query()).json()["error"]["code"] == "access_token_invalid"
-    refused = httpx.post(rsite.url("/v2/oauth/token/"), data={"client_key": "", "client_secret": "", "grant_type": "client_credentials"})
+    assert ask(research_site, "nope", window_query()).json()["error"]["code"] == "access_token_invalid"
+    refused = httpx.post(research_site.url("/v2/oauth/token/"), data={"client_key": "", "client_secret": "", "grant_type": "client_credentials"})
     assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
 
 
-def test_tokens_expire_after_two_hours_of_the_sandbox_clock(rsite, rworld):
-    tok = token(rsite)
-    assert ask(rsite, tok, window_query()).status_code == 200
-    rworld.clock.advance(7200)
-    expired = ask(rsite, tok, window_query())
+def test_tokens_expire_after_two_hours_of_the_sandbox_clock(research_site, research_world):
+    tok = token(research_site)
+    assert ask(research_site, tok, window_query()).status_code == 200
+    research_world.clock.advance(7200)
+    expired = ask(research_site, tok, window_query())
     assert expired.status_code == 401 and expired.json()["error"]["code"] == "access_token_invalid"
-    assert ask(rsite, token(rsite), window_query()).status_code == 200
+    assert ask(research_site, token(research_site), window_query()).status_code == 200
 
 
-def test_conditions_combine_as_and_or_not(rsite, rworld):
-    tok = token(rsite)
+def test_conditions_combine_as_and_or_not(research_site, research_world):
+    tok = token(research_site)
     tag = "fyp"
     body = {"query": {"or": [{"operation": "EQ", "field_name": "hashtag_name", "field_values": [tag]},
                              {"operation": "EQ", "field_name": "keyword", "field_values": ["tutorial"]}],
                       "not": [{"operation": "EQ", "field_name": "video_length", "field_values": ["SHORT"]}]},
             "start_date": "20241201", "end_date": "20241231", "max_count": 100}
-    got = {str(v["id"]) for v in collect(rsite, tok, body)[0]}
-    v = rworld.videos
+    got = {str(v["id"]) for v in collect(research_site, tok, body)[0]}
+    v = research_world.videos
     lo, hi = datetime(2024, 12, 1, tzinfo=UTC).timestamp(), datetime(2024, 12, 31, tzinfo=UTC).timestamp()
     has_tag = v["caption"].str.contains(f"#{tag}\\b", regex=True)
     keyword = v["caption"].str.lower().str.contains("tutorial", regex=False)
@@ -160,46 +143,46 @@ def test_conditions_combine_as_and_or_not(rsite, rworld):
     assert got == set(v.loc[keep, "video_id"]) and got
 
 
-def test_quotas_count_requests_and_records_per_utc_day_and_reset_at_midnight(rsite, rworld):
-    rsite.routes.research.config.daily_requests = 3
-    tok = token(rsite, "quota-client")
-    shown = [len(ask(rsite, tok, window_query()).json()["data"]["videos"]) for _ in range(3)]
-    spent = ask(rsite, tok, window_query())
+def test_quotas_count_requests_and_records_per_utc_day_and_reset_at_midnight(research_site, research_world):
+    research_site.routes.research.config.daily_requests = 3
+    tok = token(research_site, "quota-client")
+    shown = [len(ask(research_site, tok, window_query()).json()["data"]["videos"]) for _ in range(3)]
+    spent = ask(research_site, tok, window_query())
     assert spent.status_code == 429 and spent.json()["error"]["code"] == "rate_limit_exceeded"
-    assert rsite.routes.research.usage("quota-client") == {"requests": 3, "records": sum(shown)}
-    rworld.clock.advance(86_400)  # 2025-01-02 00:00 UTC: a new day
-    assert ask(rsite, token(rsite, "quota-client"), window_query()).status_code == 200
-    rsite.routes.research.config.daily_requests = 1000
+    assert research_site.routes.research.usage("quota-client") == {"requests": 3, "records": sum(shown)}
+    research_world.clock.advance(86_400)  # 2025-01-02 00:00 UTC: a new day
+    assert ask(research_site, token(research_site, "quota-client"), window_query()).status_code == 200
+    research_site.routes.research.config.daily_requests = 1000
 
 
-def test_internal_errors_spend_quota_and_search_ids_expire(rsite, rworld):
-    api = rsite.routes.research
+def test_internal_errors_spend_quota_and_search_ids_expire(research_site, research_world):
+    api = research_site.routes.research
     api.config.internal_error = 1.0
-    tok = token(rsite, "errors-client")
-    failed = ask(rsite, tok, window_query())
+    tok = token(research_site, "errors-client")
+    failed = ask(research_site, tok, window_query())
     assert failed.status_code == 500 and failed.json()["error"]["code"] == "internal_error"
     assert api.usage("errors-client")["requests"] == 1
     api.config.internal_error = 0.0
-    first = ask(rsite, tok, window_query()).json()["data"]
+    first = ask(research_site, tok, window_query()).json()["data"]
     follow = {**window_query(), "cursor": first["cursor"], "search_id": first["search_id"]}
-    assert ask(rsite, tok, follow).status_code == 200
-    rworld.clock.advance(api.config.search_ttl_s + 1)
-    expired = ask(rsite, token(rsite), follow)
+    assert ask(research_site, tok, follow).status_code == 200
+    research_world.clock.advance(api.config.search_ttl_s + 1)
+    expired = ask(research_site, token(research_site), follow)
     assert expired.status_code == 400
     assert expired.json()["error"]["message"] == f"Search Id {first['search_id']} is invalid or expired"
 
 
-def test_user_info_and_comments(rsite, rworld):
-    tok = token(rsite)
-    handle = rworld.authors.at[3, "handle"]
-    info = ask(rsite, tok, {"username": handle}, "display_name,follower_count,likes_count,is_verified", "/v2/research/user/info/").json()
-    assert info["error"]["code"] == "ok" and info["data"]["follower_count"] == int(rworld.authors.at[3, "followers"])
+def test_user_info_and_comments(research_site, research_world):
+    tok = token(research_site)
+    handle = research_world.authors.at[3, "handle"]
+    info = ask(research_site, tok, {"username": handle}, "display_name,follower_count,likes_count,is_verified", "/v2/research/user/info/").json()
+    assert info["error"]["code"] == "ok" and info["data"]["follower_count"] == int(research_world.authors.at[3, "followers"])
     assert set(info["data"]) == {"display_name", "follower_count", "likes_count", "is_verified"}
-    row = int(rworld.videos[(rworld.videos["visibility"] == "public") & (rworld.videos["comments"] > 120)].index[0])
-    video_id = int(rworld.videos.at[row, "video_id"])
-    page = ask(rsite, tok, {"video_id": video_id, "max_count": 100}, "id,text,video_id,parent_comment_id,create_time",
+    row = int(research_world.videos[(research_world.videos["visibility"] == "public") & (research_world.videos["comments"] > 120)].index[0])
+    video_id = int(research_world.videos.at[row, "video_id"])
+    page = ask(research_site, tok, {"video_id": video_id, "max_count": 100}, "id,text,video_id,parent_comment_id,create_time",
                "/v2/research/video/comment/list/").json()["data"]
     assert len(page["comments"]) == 100 and page["has_more"] and page["cursor"] == 100
     assert all(c["video_id"] == video_id and c["text"] for c in page["comments"])
-    missing = ask(rsite, tok, {"username": "nobody-here"}, "follower_count", "/v2/research/user/info/")
+    missing = ask(research_site, tok, {"username": "nobody-here"}, "follower_count", "/v2/research/user/info/")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "invalid_params"

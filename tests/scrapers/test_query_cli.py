@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from db.engine import create_catalog_engine
 from tests.sandbox.test_research_double import expected_ids
 from tests.waiting import wait_on_site
-from tests.scrapers.test_research_query import QUERY, REGIONS, qsite, qworld  # noqa: F401 - fixtures
+from tests.scrapers.test_research_query import QUERY, REGIONS
 
 
 @pytest.fixture
@@ -55,27 +55,27 @@ def test_no_credentials_is_one_clean_line(sqlite_cli, query_file, monkeypatch):
     assert result.exit_code == 2 and "CURATE_RESEARCH_CLIENT_KEY" in result.stderr and "Traceback" not in result.output
 
 
-def test_a_failed_run_says_so_and_its_resume_collects_the_failed_windows(cli, credentials, query_file, qsite, qworld):
-    qsite.routes.research.config.internal_error = 1.0
-    args = ["query", query_file, "--start", "20241201", "--end", "20241202", "--window-days", "2", "--base-url", qsite.base_url, "--json"]
+def test_a_failed_run_says_so_and_its_resume_collects_the_failed_windows(cli, credentials, query_file, research_site, research_world):
+    research_site.routes.research.config.internal_error = 1.0
+    args = ["query", query_file, "--start", "20241201", "--end", "20241202", "--window-days", "2", "--base-url", research_site.base_url, "--json"]
     failed = cli(*args, ok=False)
     assert failed.exit_code == 4 and "resume with: curate query --resume 1" in failed.stderr
     summary = json.loads(failed.stdout)
     assert summary["status"] == "failed" and summary["windows"]["failed"] == 2 and summary["videos"] == 0
     assert summary["quota_today"]["requests"] == summary["requests"] == 3 * 4  # 3 windows × 4 attempts, each spending quota
-    qsite.routes.research.config.internal_error = 0.0
+    research_site.routes.research.config.internal_error = 0.0
     done = json.loads(cli("query", "--resume", "1", "--json").stdout)
     assert done["status"] == "finished" and done["windows"] == {"done": 2, "failed": 0, "pending": 0, "splits": 1}
-    assert done["videos"] == len(expected_ids(qworld, "20241201", "20241203", set(REGIONS))) > 0
+    assert done["videos"] == len(expected_ids(research_world, "20241201", "20241203", set(REGIONS))) > 0
     assert done["end"] == "20241202" and done["min_requests_per_1000_records"] == 10.0
     assert "cli-key-0001" not in failed.output + done["stop_reason"]
 
 
-def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_doubled(cli, credentials, query_file, qsite, qworld):
+def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_doubled(cli, credentials, query_file, research_site, research_world):
     cli("init")
     env = {**os.environ, "CURATE_HOME": str(cli.home), "CURATE_DB_URL": cli.db_url}
     command = [sys.executable, "-m", "curate.cli", "query", str(query_file), "--start", "20241110", "--end", "20241231",
-               "--max-count", "10", "--rate", "25", "--base-url", qsite.base_url, "--json"]
+               "--max-count", "10", "--rate", "25", "--base-url", research_site.base_url, "--json"]
     child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     engine = create_catalog_engine(cli.db_url)
     try:
@@ -86,7 +86,7 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_doubled(cli, cre
             return (state or {}).get("pages", 0)
 
         # re-checked as the double answers each page the child asks for
-        wait_on_site(qsite, lambda: pages() >= 4 or child.poll() is not None, 60, "four pages committed")
+        wait_on_site(research_site, lambda: pages() >= 4 or child.poll() is not None, 60, "four pages committed")
         assert child.poll() is None, "the run ended before it could be killed"
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
@@ -100,4 +100,4 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_or_doubled(cli, cre
         ids = {r[0] for r in conn.execute(sa.text("select video_id from crawl_item where run_id = 1"))}
     engine.dispose()
     assert seqs == list(range(len(seqs)))
-    assert ids == expected_ids(qworld, "20241110", "20250101", set(REGIONS))
+    assert ids == expected_ids(research_world, "20241110", "20250101", set(REGIONS))
