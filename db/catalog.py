@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
 from operator import attrgetter, itemgetter
@@ -183,6 +184,26 @@ def _observation_row(item: ParsedItem, source: str, observed_at: datetime) -> di
         fingerprint=metric_fingerprint(values),
     )
     return row
+
+
+@contextmanager
+def indexes_built_after(conn: Connection) -> Iterator[bool]:
+    """When the author, video and observation tables are all empty, drops their secondary indexes for the
+    load that follows and builds them again after it, in the same transaction: the usual bulk-load advice
+    (SQLite's and Postgres's own), since building an index once from all its rows is cheaper than keeping
+    it up to date row by row. A load that fails rolls the drops back with everything else. Yields whether
+    the indexes were deferred (a catalog that holds rows keeps its indexes: rebuilding them would cost more)."""
+    from db.engine import begin_now
+
+    begin_now(conn)  # the drops belong to the load's transaction
+    tables = (Author.__table__, Video.__table__, MetricObservation.__table__)
+    empty = all(conn.execute(sa.select(sa.literal(1)).select_from(t).limit(1)).first() is None for t in tables)
+    deferred = [index for table in tables for index in table.indexes] if empty else []
+    for index in deferred:
+        index.drop(conn)
+    yield bool(deferred)
+    for index in deferred:
+        index.create(conn)
 
 
 def write_columns(conn: Connection, batch: RecordColumns, source: str, observed_at: datetime) -> WriteCounts:

@@ -46,6 +46,16 @@ def _on_sqlite_connect(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def begin_now(conn: sa.Connection) -> None:
+    """Opens the transaction at once on SQLite, taking the write lock (the busy timeout applies).
+
+    Python's sqlite3 defers ``BEGIN`` to the first INSERT, UPDATE or DELETE, so that schema changes made
+    before one (``CREATE``, ``DROP INDEX``) would each commit on their own and a failure could not roll
+    them back. Postgres's transactions already hold DDL; there it does nothing."""
+    if conn.dialect.name == "sqlite" and not conn.connection.driver_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def create_catalog_engine(url: str) -> Engine:
     """An engine for ``url`` with the catalog's settings; the SQLite file's folder is created.
 

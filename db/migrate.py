@@ -99,7 +99,10 @@ def create_schema(engine: Engine) -> None:
     import db.models  # noqa: F401 - the tables register themselves on the metadata
 
     stamp = sa.Table("alembic_version", sa.MetaData(), sa.Column("version_num", sa.String(32), primary_key=True))
+    from db.engine import begin_now
+
     with engine.begin() as conn:
+        begin_now(conn)  # on SQLite too, the tables and their stamp are made together or not at all
         SQLModel.metadata.create_all(conn)
         stamp.create(conn)
         conn.execute(stamp.insert().values(version_num=head_revision()))

@@ -217,3 +217,33 @@ def test_a_table_that_fails_to_write_leaves_nothing_behind(cli, tmp_path, monkey
         cli("import", path, ok=False)
     status = json.loads(cli("status", "--json").stdout)
     assert (status["videos"], status["authors"]) == (0, 0), "the file is one transaction"
+    assert catalog_indexes(cli) == model_indexes(), "the indexes dropped for the load were not rolled back"
+
+
+def catalog_indexes(cli) -> set[tuple[str, str]]:
+    """(table, index) of the author, video and observation tables' secondary indexes, as the catalog has them."""
+    engine = create_catalog_engine(cli.db_url)
+    try:
+        found = sa.inspect(engine)
+        return {(t, i["name"]) for t in ("author", "video", "metric_observation") for i in found.get_indexes(t)
+                if i["name"].startswith("ix_")}
+    finally:
+        engine.dispose()
+
+
+def model_indexes() -> set[tuple[str, str]]:
+    return {(t.name, i.name) for t in (Author.__table__, Video.__table__, MetricObservation.__table__) for i in t.indexes}
+
+
+def test_a_table_into_a_new_catalog_has_every_index_after_the_load(cli, tmp_path):
+    from db.catalog import indexes_built_after
+
+    path = tmp_path / "t.csv"
+    path.write_text("video_id,author,likes\n" + "".join(f"{7000 + i},user_{i % 3},{i}\n" for i in range(20)))
+    assert imported(cli, path)["new"] == 20
+    assert catalog_indexes(cli) == model_indexes() and len(model_indexes()) >= 6
+    engine = create_catalog_engine(cli.db_url)
+    with engine.begin() as conn, indexes_built_after(conn) as deferred:
+        assert deferred is False, "a catalog that holds rows keeps its indexes during a load"
+        assert len(catalog_indexes(cli)) == len(model_indexes())
+    engine.dispose()

@@ -200,8 +200,9 @@ def _write_table(
     engine: Engine, path: Path, name: str, fmt: str, on_bytes: Callable[[int], None] | None,
     table: TableOptions | None, report: ImportReport,
 ) -> WriteCounts:
-    """A CSV or Parquet file written batch by batch, column by column, in one transaction."""
-    from db.catalog import WriteCounts, write_columns
+    """A CSV or Parquet file written batch by batch, column by column, in one transaction (into a new
+    catalog, with the indexes built once at the end)."""
+    from db.catalog import WriteCounts, indexes_built_after, write_columns
     from db.types import utcnow
     from scrapers.parse import iter_table_batches
 
@@ -209,7 +210,7 @@ def _write_table(
         return _batches(iter_table_batches(path, name, on_bytes, table), report)
 
     total, now = WriteCounts(), utcnow()
-    with _cycle_collector_paused(), engine.begin() as conn:
+    with _cycle_collector_paused(), engine.begin() as conn, indexes_built_after(conn):
         for batch in _counted_first(stream, report, path, name, fmt, has_counts=lambda b: any(b.engaged()), size=len):
             total += write_columns(conn, batch, f"import:{name}", now)
     return total
