@@ -292,11 +292,6 @@ class Crawler(PacedCalls):
         if self.on_step is not None:
             self.on_step(self)
 
-    def _tick(self) -> None:
-        now = self._clock()
-        self.stats.wall_s += now - self._last_tick
-        self._last_tick = now
-
     def state(self) -> dict[str, Any]:
         """Everything a resumed session needs besides the membership rows."""
         return {

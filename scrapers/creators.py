@@ -290,11 +290,6 @@ class CreatorCrawler(PacedCalls):
         if self.on_step is not None:
             self.on_step(self)
 
-    def _tick(self) -> None:
-        now = self._clock()
-        self.stats.wall_s += now - self._last_tick
-        self._last_tick = now
-
 
 # ---- runs in the catalog ------------------------------------------------------------------------
 

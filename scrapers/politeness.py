@@ -124,7 +124,13 @@ class RetryPolicy:
 
 class PacedCalls:
     """A run's calls to its source: each waits its turn (``self._limiter``), is retried (``self._retry``) and
-    is counted into ``self.stats``: requests, seconds in the source, the parser's share, payload skips."""
+    is counted into ``self.stats``: requests, seconds in the source, the parser's share, payload skips;
+    and the run's wall time, counted up to each :meth:`_tick` from ``self._last_tick``."""
+
+    def _tick(self) -> None:
+        now = self._clock()
+        self.stats.wall_s += now - self._last_tick
+        self._last_tick = now
 
     def _fetch(self, call: Callable[[], Page]) -> Page:
         """One source call: paced, retried, timed; its payload skips counted."""
