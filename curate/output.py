@@ -13,6 +13,9 @@ from rich.table import Table
 console = Console()
 err_console = Console(stderr=True)
 
+#: the exit status of a run that stopped blocked or failed (it can be resumed)
+EXIT_STOPPED = 4
+
 
 def print_json(obj: Any) -> None:
     """Prints ``obj`` as one JSON object on stdout."""
@@ -40,3 +43,23 @@ def flatten(prefix: str, mapping: Mapping[str, Any]) -> list[tuple[str, Any]]:
         else:
             rows.append((name, value))
     return rows
+
+
+def counts_cell(mapping: Mapping[str, Any]) -> str:
+    """``{"a": 1200, "b": 3}`` → ``"a: 1,200, b: 3"``; ``"—"`` when empty: counts by reason in one table cell."""
+    return ", ".join(f"{k}: {v:,}" for k, v in mapping.items()) or "—"
+
+
+def end_of_run(status: str, reason: str, resume: str) -> None:
+    """After a run's summary: a blocked or failed run says so with how to go on (``resume``) and exits 4;
+    one the user interrupted exits 130; any other end returns."""
+    import typer
+
+    if status in ("blocked", "failed"):
+        err_console.print(f"[bold red]{status}:[/] {reason} — {resume}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_STOPPED)
+    if status == "interrupted":
+        err_console.print(f"stopped: {reason} — {resume}", highlight=False)
+        if reason == "interrupted by the user":
+            raise typer.Exit(130)
+

@@ -14,7 +14,7 @@ import typer
 
 from core.errors import ConfigError
 from curate.context import Context
-from curate.output import console, err_console, key_value_table, print_json
+from curate.output import console, counts_cell, end_of_run, err_console, key_value_table, print_json
 
 if TYPE_CHECKING:
     from scrapers.source import Source, SourceSecrets
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 SOURCES = ("tiktokapi", "playwright", "selenium", "ytdlp")
 DEFAULTS = {"seed": 25, "fanout": 5, "max_videos": 500, "source": "tiktokapi", "timeout": 30.0, "attempts": 6, "backoff": 1.0}
 #: exit status of a run that stopped blocked or failed (its state is kept: resume it)
-EXIT_STOPPED = 4
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$")
 
 
@@ -281,13 +280,7 @@ def _report(context: Context, run_id: int, result, source: str, as_json: bool) -
         print_json(summary)
     else:
         console.print(key_value_table(f"crawl run {run_id} ({source})", _rows(summary)))
-    if result.status in ("blocked", "failed"):
-        err_console.print(f"[bold red]{result.status}:[/] {result.stop_reason} — resume with: curate crawl --resume {run_id}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_STOPPED)
-    if result.status == "interrupted":
-        err_console.print(f"stopped: {result.stop_reason} — resume with: curate crawl --resume {run_id}", highlight=False)
-        if result.stop_reason == "interrupted by the user":
-            raise typer.Exit(130)
+    end_of_run(result.status, result.stop_reason, f"resume with: curate crawl --resume {run_id}")
 
 
 def crawl_summary(counts: dict[str, Any], record, result, source: str) -> dict[str, Any]:
@@ -320,14 +313,11 @@ def crawl_summary(counts: dict[str, Any], record, result, source: str) -> dict[s
 
 
 def _rows(summary: dict[str, Any]) -> list[tuple[str, Any]]:
-    def fmt(mapping: dict) -> str:
-        return ", ".join(f"{k}: {v:,}" for k, v in mapping.items()) or "—"
-
     rows = [(k, summary[k]) for k in ("status", "stop_reason", "base_url", "random_seed", "videos", "edges", "expanded")]
-    rows.append(("depth histogram", fmt(summary["depths"])))
+    rows.append(("depth histogram", counts_cell(summary["depths"])))
     rows += [(k, summary[k]) for k in ("requests", "retries")]
-    rows += [("retries by reason", fmt(summary["retries_by_reason"])), ("skipped videos", fmt(summary["skips"]))]
-    rows += [("skipped payloads", fmt(summary["payload_skips"])), ("missing fields", fmt(summary["missing_fields"]))]
+    rows += [("retries by reason", counts_cell(summary["retries_by_reason"])), ("skipped videos", counts_cell(summary["skips"]))]
+    rows += [("skipped payloads", counts_cell(summary["payload_skips"])), ("missing fields", counts_cell(summary["missing_fields"]))]
     rows += [("seconds", summary["seconds"]), ("videos/s", summary["videos_per_s"])]
     return [(k, "real site" if k == "base_url" and v is None else v) for k, v in rows]
 

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import typer
 
 from core.errors import ConfigError
 from curate.context import Context
-from curate.output import console, err_console, key_value_table, print_json
+from curate.output import console, counts_cell, end_of_run, err_console, key_value_table, print_json
 
 #: backends that list a creator's videos (the four site backends and the Research API)
 CREATOR_SOURCES = ("tiktokapi", "playwright", "selenium", "ytdlp", "research_api")
@@ -170,8 +169,6 @@ def creators_summary(context: Context, run_id: int, result, source: str) -> dict
 
 
 def _report(context: Context, run_id: int, result, source: str, bad: list[dict[str, Any]], as_json: bool) -> None:
-    from curate.commands.crawl import EXIT_STOPPED
-
     summary = creators_summary(context, run_id, result, source)
     for line in bad:
         err_console.print(f"--users line {line['line']}: {line['text']!r} skipped: {line['why']}", highlight=False, soft_wrap=True)
@@ -179,26 +176,16 @@ def _report(context: Context, run_id: int, result, source: str, bad: list[dict[s
         print_json(summary)
     else:
         console.print(key_value_table(f"creators run {run_id} ({source})", _rows(summary)))
-    if result.status in ("blocked", "failed"):
-        err_console.print(f"[bold red]{result.status}:[/] {result.stop_reason} — resume with: curate crawl --resume {run_id}",
-                          highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_STOPPED)
-    if result.status == "interrupted":
-        err_console.print(f"stopped: {result.stop_reason} — resume with: curate crawl --resume {run_id}", highlight=False)
-        if result.stop_reason == "interrupted by the user":
-            raise typer.Exit(130)
+    end_of_run(result.status, result.stop_reason, f"resume with: curate crawl --resume {run_id}")
 
 
 def _rows(summary: dict[str, Any]) -> list[tuple[str, Any]]:
-    def fmt(mapping: dict) -> str:
-        return ", ".join(f"{k}: {v:,}" for k, v in mapping.items()) or "—"
-
     not_listed = {h: o["outcome"] for h, o in summary["creators_by_handle"].items() if o["outcome"] != "listed"}
     rows = [(k, summary[k]) for k in ("status", "stop_reason", "base_url", "creators", "creators_done", "videos")]
-    rows += [("creators by outcome", fmt(summary["outcomes"])),
+    rows += [("creators by outcome", counts_cell(summary["outcomes"])),
              ("not listed", ", ".join(f"@{h} ({why})" for h, why in not_listed.items()) or "—"),
              ("bad lines", len(summary["bad_lines"])), ("requests", summary["requests"]),
-             ("retries by reason", fmt(summary["retries_by_reason"])), ("skipped payloads", fmt(summary["payload_skips"])),
+             ("retries by reason", counts_cell(summary["retries_by_reason"])), ("skipped payloads", counts_cell(summary["payload_skips"])),
              ("seconds", summary["seconds"]), ("videos/s", summary["videos_per_s"])]
     return [(k, "real site" if k == "base_url" and v is None else v) for k, v in rows]
 

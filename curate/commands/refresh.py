@@ -9,10 +9,10 @@ import typer
 
 from core.errors import ConfigError
 from curate.commands.crawl import (
-    EXIT_STOPPED, SOURCES, GracefulStop, build_source, default_rate, normalise_base_url, source_secrets,
+    SOURCES, GracefulStop, build_source, default_rate, normalise_base_url, source_secrets,
 )
 from curate.context import Context
-from curate.output import console, err_console, key_value_table, print_json
+from curate.output import console, counts_cell, end_of_run, err_console, key_value_table, print_json
 
 REFRESH_SOURCES = (*SOURCES, "research_api")
 
@@ -120,19 +120,12 @@ def _report(summary: dict[str, Any], as_json: bool) -> None:
         print_json(summary)
     else:
         rows = [(k, summary[k]) for k in ("status", "stop_reason", "source", "due", "observed", "observations", "requests")]
-        rows += [("gone", ", ".join(f"{k}: {v:,}" for k, v in summary["gone"].items()) or "—"),
-                 ("skipped", ", ".join(f"{k}: {v:,}" for k, v in summary["skipped"].items()) or "—"),
+        rows += [("gone", counts_cell(summary["gone"])), ("skipped", counts_cell(summary["skipped"])),
                  ("still due", summary["still_due"]), ("seconds", summary["seconds"]), ("videos/s", summary["videos_per_s"])]
         if "purged" in summary:
-            rows.append(("purged", ", ".join(f"{k}: {v:,}" for k, v in summary["purged"].items())))
+            rows.append(("purged", counts_cell(summary["purged"])))
         console.print(key_value_table("refresh", rows))
-    if summary["status"] in ("blocked", "failed"):
-        err_console.print(f"[bold red]{summary['status']}:[/] {summary['stop_reason']} — run curate refresh again to continue",
-                          highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_STOPPED)
-    if summary["status"] == "interrupted":
-        err_console.print("stopped: interrupted by the user — run curate refresh again to continue", highlight=False)
-        raise typer.Exit(130)
+    end_of_run(summary["status"], summary["stop_reason"], "run curate refresh again to continue")
 
 
 def _print_due(table, now: datetime, as_json: bool) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 import typer
 
 from core.errors import ConfigError
-from curate.commands.crawl import EXIT_STOPPED, GracefulStop, default_rate, normalise_base_url
+from curate.commands.crawl import GracefulStop, default_rate, normalise_base_url
 from curate.context import Context
-from curate.output import console, err_console, key_value_table, print_json
+from curate.output import console, counts_cell, end_of_run, err_console, key_value_table, print_json
 
 DEFAULTS = {"window_days": 7, "max_count": 100, "on_quota": "wait", "daily_requests": 1000, "daily_records": 100_000,
             "timeout": 30.0}
@@ -265,16 +265,10 @@ def _report(context: Context, run_id: int, result, client, params, limits, as_js
                  ("quota today", f"{summary['quota_today']['requests']:,} requests, {summary['quota_today']['records']:,} records"),
                  ("user info", _user_info_row(summary["user_info"])),
                  ("retries by reason", ", ".join(f"{k}: {v}" for k, v in summary["retries_by_reason"].items()) or "—"),
-                 ("missing fields", ", ".join(f"{k}: {v:,}" for k, v in summary["missing_fields"].items()) or "—"),
+                 ("missing fields", counts_cell(summary["missing_fields"])),
                  ("seconds", summary["seconds"]), ("records/s", summary["records_per_s"])]
         console.print(key_value_table(f"query run {run_id} (research_api)", [(k, "real API" if v is None and k == "base_url" else v) for k, v in rows]))
-    if result.status in ("blocked", "failed"):
-        err_console.print(f"[bold red]{result.status}:[/] {result.stop_reason} — resume with: curate query --resume {run_id}",
-                          highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_STOPPED)
-    if result.status == "interrupted":
-        err_console.print(f"stopped: {result.stop_reason} — resume with: curate query --resume {run_id}", highlight=False)
-        raise typer.Exit(130)
+    end_of_run(result.status, result.stop_reason, f"resume with: curate query --resume {run_id}")
 
 
 def _user_info_row(filled: dict[str, Any] | None) -> str:
