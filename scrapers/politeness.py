@@ -133,12 +133,16 @@ class PacedCalls:
         self._last_tick = now
 
     def _fetch(self, call: Callable[[], Page]) -> Page:
-        """One source call: paced, retried, timed; its payload skips counted."""
-        page = self._retry.call(lambda: self._timed(call))
+        """One source call that answers a page: paced, retried, counted; its payload skips counted."""
+        page = self._call(call)
         self.stats.payload_skips.update(page.skipped)
         return page
 
-    def _timed(self, call: Callable[[], Page]) -> Page:
+    def _call(self, call: Callable[[], T]) -> T:
+        """One source call: paced, retried, counted."""
+        return self._retry.call(lambda: self._counted(call))
+
+    def _counted(self, call: Callable[[], T]) -> T:
         self._limiter.wait()
         before_requests, before_parse = self.source.stats.requests, self.source.stats.parse_s
         start = self._clock()

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import ConfigError
-from scrapers.politeness import Politeness, RateLimiter, RetryPolicy
+from scrapers.politeness import PacedCalls, Politeness, RateLimiter, RetryPolicy
 from scrapers.source import Blocked, NotFound, Private, Skip, Source, SourceError, TransientError, Withheld
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ class RefreshStats:
         return {k: dict(v) if isinstance(v, Counter) else (round(v, 4) if isinstance(v, float) else v) for k, v in out.items()}
 
 
-class Refresher:
+class Refresher(PacedCalls):
     """Fetches due videos one by one through a source and stores what it sees, in batches."""
 
     def __init__(self, engine: Engine, source: Source, source_name: str, platform_now: Callable[[], datetime],
@@ -159,7 +159,7 @@ class Refresher:
     def _one(self, video_id: str, handle: str | None) -> None:
         for attempt in range(WITHHELD_ATTEMPTS):
             try:
-                item = self._fetch(lambda: self.source.video(video_id, handle))
+                item = self._call(lambda: self.source.video(video_id, handle))
             except Withheld:
                 if attempt + 1 < WITHHELD_ATTEMPTS:
                     self._retry.retries["withheld"] += 1
@@ -188,26 +188,12 @@ class Refresher:
     def _check_session(self) -> None:
         """A video withheld again and again is gone only if the feed still answers; else the session is blocked."""
         try:
-            self._fetch(lambda: self.source.feed(5, None))
+            self._call(lambda: self.source.feed(5, None))
         except Withheld as exc:
             raise Blocked(f"IP blocked — {exc}", reason="ip_blocked") from None
         except SourceError as exc:
             if exc.reason != "unsupported":
                 raise
-
-    def _fetch(self, call: Callable[[], Any]) -> Any:
-        def timed() -> Any:
-            self._limiter.wait()
-            before, parsed = self.source.stats.requests, self.source.stats.parse_s
-            start = self._clock()
-            try:
-                return call()
-            finally:
-                self.stats.source_s += self._clock() - start
-                self.stats.requests += self.source.stats.requests - before
-                self.stats.parse_s += self.source.stats.parse_s - parsed
-
-        return self._retry.call(timed)
 
     def _flush(self) -> None:
         from db.observations import store_refresh
