@@ -52,8 +52,7 @@ class SharedFrontier(RandomFrontier):
     def open(cls, engine: Engine, run_id: int, state: dict[str, Any] | None, random_seed: int, max_depth: int | None, claims: CatalogClaims) -> SharedFrontier:
         """The frontier of run ``run_id``: its members now, and the generator in ``state`` (or fresh from ``random_seed``)."""
         frontier = cls(random_seed, max_depth, engine, run_id, claims)
-        if state:
-            frontier._rng.bit_generator.state = dict(state, state={k: int(v) for k, v in state["state"].items()})
+        frontier.set_rng_state(state)
         from db.crawl_state import load_members
 
         frontier.extend(load_members(engine, run_id))

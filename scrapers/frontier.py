@@ -137,15 +137,18 @@ class RandomFrontier:
             "uinteger": int(raw["uinteger"]),
         }
 
+    def set_rng_state(self, state: dict[str, Any] | None) -> None:
+        """Puts the generator where a stored run left it (JSON turned its big integers into text); None keeps it fresh."""
+        if state:
+            self._rng.bit_generator.state = dict(state, state={k: int(v) for k, v in state["state"].items()})
+
     @classmethod
     def restore(
         cls, members: Iterable[Member], state: dict[str, Any] | None, random_seed: int, max_depth: int | None = None
     ) -> RandomFrontier:
         """The frontier a run had after its last committed step."""
         frontier = cls(random_seed, max_depth)
-        if state:
-            raw = dict(state, state={k: int(v) for k, v in state["state"].items()})
-            frontier._rng.bit_generator.state = raw
+        frontier.set_rng_state(state)
         for member in sorted(members, key=lambda m: m.seq):
             frontier._add(member)
         return frontier
